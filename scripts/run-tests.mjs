@@ -3,6 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDeps } from './ensure-deps.mjs';
+
+ensureDeps();
 
 function find(dir) {
   let out = [];
