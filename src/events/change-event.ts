@@ -19,6 +19,11 @@ export interface ChangeEvent {
   readonly headers?: Readonly<Record<string, string>>;
   /** Milliseconds since epoch for the Kafka record timestamp; defaults to now. */
   readonly timestampMs?: number;
+  /**
+   * Kafka partition to write to; absent = the producer's partitioner (by key). Debezium pins schema change and
+   * heartbeat records to partition 0, and so do the builders here.
+   */
+  readonly partition?: number;
 }
 
 /**

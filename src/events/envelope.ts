@@ -4,7 +4,16 @@ import { timeFields } from './source-info.js';
 
 /**
  * Builds Debezium envelopes for one captured table. A source maps its columns to Connect schemas once per table
- * version (see sources/*), creates a `TableEnvelope`, and calls `rowEvents` per row change.
+ * version (see sources/*), creates a `TableEnvelope`, and calls `rowEvents` per row change (`truncateEvent` for a
+ * Postgres TRUNCATE).
+ *
+ * Schemas, as Debezium's TableSchemaBuilder and Envelope build them (checked against 3.6.1.Final):
+ *   key       `<topic>.Key`   struct of the key columns, required; no key columns → null key schema and key
+ *   row       `<topic>.Value` struct of all columns, optional (used for `before` and `after`)
+ *   envelope  `<topic>.Envelope` version 2: before, after, source, transaction, op, ts_ms, ts_us, ts_ns
+ *             (op required, ts_* optional int64, transaction the optional `event.block` struct)
+ * A primary-key change becomes a delete of the old key (header `__debezium.newkey`), its tombstone, and a create of
+ * the new key (header `__debezium.oldkey`); header values are the keys as JSON text.
  */
 export type Op = 'c' | 'u' | 'd' | 'r' | 't' | 'm';
 
@@ -29,6 +38,7 @@ export interface TransactionBlock {
   readonly data_collection_order: bigint;
 }
 
+/** Debezium's transaction block (SchemaFactory.transactionBlockSchema): optional struct `event.block` v1. */
 export const TRANSACTION_BLOCK_SCHEMA: ConnectSchema = Schema.optional(
   Schema.struct(
     'event.block',
@@ -48,6 +58,13 @@ export interface RowChange {
   readonly source: StructValue;
   readonly transaction?: TransactionBlock | null;
   /** processing time in micros since epoch (envelope ts_*); defaults to now */
+  readonly processedMicros?: bigint;
+}
+
+/** A truncate of the whole table (Postgres): key null, before/after null, op 't'. */
+export interface TruncateChange {
+  readonly source: StructValue;
+  readonly transaction?: TransactionBlock | null;
   readonly processedMicros?: bigint;
 }
 
@@ -101,7 +118,7 @@ export class TableEnvelope {
     return key;
   }
 
-  private envelope(op: Op, change: RowChange): StructValue {
+  private envelope(op: Op, change: RowChange | (TruncateChange & { before: null; after: null })): StructValue {
     const t = timeFields(change.processedMicros ?? nowMicros());
     return {
       before: change.before,
@@ -124,6 +141,15 @@ export class TableEnvelope {
       value,
       ...(headers ? { headers } : {}),
     };
+  }
+
+  /**
+   * The truncate event for this table: null key and key schema, `before` and `after` null, op 't' (Debezium's
+   * Envelope.truncate). No tombstone follows.
+   */
+  truncateEvent(change: TruncateChange): ChangeEvent {
+    // Debezium's EventDispatcher sends truncates with a null key *schema* too ("sent to table topics without keys").
+    return { ...this.record(null, this.envelope('t', { ...change, before: null, after: null })), keySchema: null };
   }
 
   /**

@@ -7,6 +7,15 @@
  *   boolean → boolean, string → string, bytes → Uint8Array (Buffer is fine),
  *   struct → StructValue (plain object, keys in schema field order), array → unknown[],
  *   map → Map<unknown, unknown>, optional + absent → null.
+ *
+ * A logical type (a schema with a `name` such as `org.apache.kafka.connect.data.Decimal`) always carries the value
+ * of its underlying type, already converted: a Decimal is the Uint8Array of its unscaled value (big-endian two's
+ * complement), a MicroTimestamp the bigint of microseconds, a Connect Date the number of days, a Json the exact JSON
+ * text. The builders and value helpers for every logical type are in `logical.ts`, `values.ts` and `temporal.ts`;
+ * converters never need to know a database type.
+ *
+ * A `null` (or `undefined`) value of a schema with a `defaultValue` is written as that default by the converters,
+ * as Kafka Connect's `Struct.get` does (e.g. the `source.snapshot` enum's default `"false"`).
  */
 export type SchemaType =
   | 'int8' | 'int16' | 'int32' | 'int64'
@@ -47,6 +56,9 @@ export const Logical = {
   ConnectTimestamp: 'org.apache.kafka.connect.data.Timestamp',
   Date: 'io.debezium.time.Date',
   Time: 'io.debezium.time.Time',
+  IsoDate: 'io.debezium.time.IsoDate',
+  IsoTime: 'io.debezium.time.IsoTime',
+  IsoTimestamp: 'io.debezium.time.IsoTimestamp',
   MicroTime: 'io.debezium.time.MicroTime',
   NanoTime: 'io.debezium.time.NanoTime',
   Timestamp: 'io.debezium.time.Timestamp',
@@ -56,6 +68,7 @@ export const Logical = {
   ZonedTime: 'io.debezium.time.ZonedTime',
   Year: 'io.debezium.time.Year',
   MicroDuration: 'io.debezium.time.MicroDuration',
+  NanoDuration: 'io.debezium.time.NanoDuration',
   Interval: 'io.debezium.time.Interval',
   Json: 'io.debezium.data.Json',
   Uuid: 'io.debezium.data.Uuid',
@@ -65,6 +78,10 @@ export const Logical = {
   VariableScaleDecimal: 'io.debezium.data.VariableScaleDecimal',
   Xml: 'io.debezium.data.Xml',
   Ltree: 'io.debezium.data.Ltree',
+  Tsvector: 'io.debezium.data.Tsvector',
+  DoubleVector: 'io.debezium.data.DoubleVector',
+  FloatVector: 'io.debezium.data.FloatVector',
+  SparseDoubleVector: 'io.debezium.data.SparseDoubleVector',
   Geometry: 'io.debezium.data.geometry.Geometry',
   Geography: 'io.debezium.data.geometry.Geography',
   Point: 'io.debezium.data.geometry.Point',

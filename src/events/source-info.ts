@@ -1,14 +1,17 @@
 import { Logical, Schema, type ConnectSchema, type StructValue } from './schema.js';
 
 /**
- * The `source` block of each connector, field for field and in the order Debezium writes it
- * (Debezium 2.6+/3.x: `ts_us` and `ts_ns` follow `sequence`).
+ * The `source` block of each connector, field for field and in the order Debezium writes it (checked against
+ * Debezium 3.6.1.Final: AbstractSourceInfoStructMaker / SchemaFactory.sourceInfoSchemaBuilder, which gives the struct
+ * `version: 1`; PostgresSourceInfoStructMaker, which since 3.5 ends with `origin` and `origin_lsn`;
+ * BinlogSourceInfoStructMaker for MySQL and MariaDB). `ts_us` and `ts_ns` follow `sequence`.
  */
 export type ConnectorName = 'postgresql' | 'mysql' | 'mariadb';
 
 /** The Debezium version Sluice's envelopes are compatible with; written to `source.version`. */
-export const DEBEZIUM_COMPAT_VERSION = '3.0.0.Final';
+export const DEBEZIUM_COMPAT_VERSION = '3.6.1.Final';
 
+/** Debezium's SnapshotRecord values, lower-cased, in its enum order (the `allowed` parameter of the Enum schema). */
 export const SNAPSHOT_VALUES = ['true', 'first', 'first_in_data_collection', 'last_in_data_collection', 'last', 'false', 'incremental'] as const;
 export type SnapshotMarker = (typeof SNAPSHOT_VALUES)[number];
 
@@ -33,14 +36,20 @@ const common = [
   Schema.field('ts_ns', Schema.optional(Schema.int64())),
 ];
 
-export const POSTGRES_SOURCE_SCHEMA: ConnectSchema = Schema.struct('io.debezium.connector.postgresql.Source', [
-  ...common,
-  Schema.field('schema', Schema.string()),
-  Schema.field('table', Schema.string()),
-  Schema.field('txId', Schema.optional(Schema.int64())),
-  Schema.field('lsn', Schema.optional(Schema.int64())),
-  Schema.field('xmin', Schema.optional(Schema.int64())),
-]);
+export const POSTGRES_SOURCE_SCHEMA: ConnectSchema = Schema.struct(
+  'io.debezium.connector.postgresql.Source',
+  [
+    ...common,
+    Schema.field('schema', Schema.string()),
+    Schema.field('table', Schema.string()),
+    Schema.field('txId', Schema.optional(Schema.int64())),
+    Schema.field('lsn', Schema.optional(Schema.int64())),
+    Schema.field('xmin', Schema.optional(Schema.int64())),
+    Schema.field('origin', Schema.optional(Schema.string())),
+    Schema.field('origin_lsn', Schema.optional(Schema.int64())),
+  ],
+  { version: 1 },
+);
 
 const binlogFields = [
   ...common,
@@ -54,8 +63,10 @@ const binlogFields = [
   Schema.field('query', Schema.optional(Schema.string())),
 ];
 
-export const MYSQL_SOURCE_SCHEMA: ConnectSchema = Schema.struct('io.debezium.connector.mysql.Source', binlogFields);
-export const MARIADB_SOURCE_SCHEMA: ConnectSchema = Schema.struct('io.debezium.connector.mariadb.Source', binlogFields);
+export const MYSQL_SOURCE_SCHEMA: ConnectSchema = Schema.struct('io.debezium.connector.mysql.Source', binlogFields, { version: 1 });
+export const MARIADB_SOURCE_SCHEMA: ConnectSchema = Schema.struct('io.debezium.connector.mariadb.Source', binlogFields, {
+  version: 1,
+});
 
 export function sourceSchemaFor(connector: ConnectorName): ConnectSchema {
   if (connector === 'postgresql') return POSTGRES_SOURCE_SCHEMA;
@@ -69,10 +80,13 @@ export interface EventTime {
 }
 
 export function timeFields(micros: bigint): { ts_ms: bigint; ts_us: bigint; ts_ns: bigint } {
-  return { ts_ms: micros / 1000n, ts_us: micros, ts_ns: micros * 1000n };
+  const ms = micros / 1000n;
+  // floor, like Instant.toEpochMilli (only matters before 1970)
+  return { ts_ms: micros < 0n && ms * 1000n !== micros ? ms - 1n : ms, ts_us: micros, ts_ns: micros * 1000n };
 }
 
 export interface PostgresSourceInfo {
+  /** topic.prefix */
   readonly name: string;
   /** commit time of the transaction (micros since epoch) */
   readonly commitMicros: bigint;
@@ -84,6 +98,9 @@ export interface PostgresSourceInfo {
   readonly lsn: bigint | null;
   readonly lastCommitLsn: bigint | null;
   readonly xmin?: bigint | null;
+  /** replication origin of the transaction (pgoutput ORIGIN message), if any */
+  readonly originName?: string | null;
+  readonly originLsn?: bigint | null;
 }
 
 export function postgresSource(info: PostgresSourceInfo): StructValue {
@@ -92,6 +109,8 @@ export function postgresSource(info: PostgresSourceInfo): StructValue {
     info.lastCommitLsn === null ? null : info.lastCommitLsn.toString(),
     info.lsn === null ? null : info.lsn.toString(),
   ]);
+  // Debezium leaves txId, lsn and xmin out of incremental-snapshot reads.
+  const incremental = info.snapshot === 'incremental';
   return {
     version: DEBEZIUM_COMPAT_VERSION,
     connector: 'postgresql',
@@ -104,9 +123,11 @@ export function postgresSource(info: PostgresSourceInfo): StructValue {
     ts_ns: t.ts_ns,
     schema: info.schema,
     table: info.table,
-    txId: info.txId,
-    lsn: info.lsn,
-    xmin: info.xmin ?? null,
+    txId: incremental ? null : info.txId,
+    lsn: incremental ? null : info.lsn,
+    xmin: incremental ? null : (info.xmin ?? null),
+    origin: info.originName ?? null,
+    origin_lsn: info.originLsn ?? null,
   };
 }
 
