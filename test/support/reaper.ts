@@ -9,18 +9,21 @@
  * group(s) and pids and removes the service's temporary paths.
  *
  * Services should be spawned `detached: true` so each one leads its own
- * process group (the postmaster and all its backends, mariadbd and its
- * helpers), which lets the watchdog kill the whole tree with one signal.
+ * process group, which lets the watchdog kill it with one signal. Direct
+ * children of the group leaders are killed too, even if they left the group
+ * (every PostgreSQL child process calls setsid()).
  *
  * When the service is stopped normally the owner calls `disarm()`, which kills
  * the watchdog without touching anything else.
  *
  * Additionally, while the node process is alive and exits normally (including
- * `process.exit()`), an 'exit' hook SIGKILLs every still-armed service at once,
+ * `process.exit()`), an 'exit' hook SIGKILLs every still-armed service (and
+ * its direct children) at once,
  * so a test file that forgets to stop a service does not leave it running for
  * the watchdog's next poll. Paths are always removed by the watchdog.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ReaperOptions {
   /** Process groups to SIGKILL (`kill -KILL -<pgid>`), e.g. the pid of a child spawned with `detached: true`. */
@@ -49,12 +52,17 @@ trap '' HUP INT
 while kill -0 "$REAPER_PARENT" 2>/dev/null; do
   sleep "$REAPER_POLL"
 done
+# Direct children of the group leaders and pids may have left the group
+# (every PostgreSQL child process calls setsid()): collect them before the
+# kill, while they are still the leaders' children.
+children=$(ps -e -o pid=,ppid= 2>/dev/null | awk -v parents=" $REAPER_GROUPS $REAPER_PIDS " '
+  index(parents, " " $2 " ") { printf "%s ", $1 }')
 for g in $REAPER_GROUPS; do kill -KILL -"$g" 2>/dev/null; done
-for p in $REAPER_PIDS; do kill -KILL "$p" 2>/dev/null; done
+for p in $REAPER_PIDS $children; do kill -KILL "$p" 2>/dev/null; done
 # Wait (at most ~5 s) until no non-zombie member of the groups / pids remains.
 i=0
 while [ "$i" -lt 50 ]; do
-  alive=$(ps -e -o pid=,pgid=,stat= 2>/dev/null | awk -v groups=" $REAPER_GROUPS " -v pids=" $REAPER_PIDS " '
+  alive=$(ps -e -o pid=,pgid=,stat= 2>/dev/null | awk -v groups=" $REAPER_GROUPS " -v pids=" $REAPER_PIDS $children " '
     $3 !~ /^Z/ && (index(groups, " " $2 " ") || index(pids, " " $1 " ")) { n++ }
     END { print n + 0 }')
   [ "$alive" = 0 ] && break
@@ -86,14 +94,41 @@ function killQuietly(target: number): void {
   }
 }
 
+/** Pids whose parent is one of `parents` (Linux /proc; empty elsewhere). Synchronous: used in the exit hook. */
+function childrenOf(parents: ReadonlySet<number>): number[] {
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parents.has(ppid)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
+    if (armed.size === 0) return;
+    const leaders = new Set<number>();
+    for (const entry of armed) for (const id of [...entry.groups, ...entry.pids]) leaders.add(id);
+    const children = childrenOf(leaders);
     for (const entry of armed) {
       for (const group of entry.groups) killQuietly(-group);
       for (const pid of entry.pids) killQuietly(pid);
     }
+    for (const pid of children) killQuietly(pid);
   });
 }
 
@@ -115,11 +150,13 @@ export function startReaper(options: ReaperOptions): Reaper {
   const parentPid = options.parentPid ?? process.pid;
   const poll = options.pollSeconds ?? 1;
 
-  const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'sluice-reaper', ...paths], {
+  // The script travels in the environment so that `ps` shows a short command line.
+  const child = spawn('/bin/sh', ['-c', 'eval "$REAPER_SCRIPT"', 'sluice-reaper', ...paths], {
     detached: true,
     stdio: 'ignore',
     env: {
       PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+      REAPER_SCRIPT: WATCHDOG_SCRIPT,
       REAPER_PARENT: String(parentPid),
       REAPER_POLL: String(poll),
       REAPER_GROUPS: groups.join(' '),
