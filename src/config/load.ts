@@ -91,9 +91,13 @@ export function parseConfigSources(sources: readonly ConfigSource[], options: Lo
   const sinks: RawSection[] = [];
   const offsets: RawSection[] = [];
 
+  let unparsed = 0;
   for (const source of sources) {
     const doc = parseText(source, out);
-    if (doc === undefined) continue;
+    if (doc === undefined) {
+      unparsed += 1;
+      continue;
+    }
     const envProblems: SubstitutionProblem[] = [];
     const substituted = substituteEnv(doc, env, envProblems);
     for (const p of envProblems) out.add(source.file, p.path, p.message);
@@ -119,7 +123,8 @@ export function parseConfigSources(sources: readonly ConfigSource[], options: Lo
     out.add(sources[0]?.file ?? '(config)', [], 'defines no connector');
   }
 
-  const sink = buildSink(sinks, env, out, sources[0]?.file ?? '(config)');
+  // an unreadable file may hold the sink: do not report it missing on top of the syntax error
+  const sink = unparsed > 0 && sinks.length === 0 ? undefined : buildSink(sinks, env, out, sources[0]?.file ?? '(config)');
   const offsetFile = buildOffsets(offsets, sink, out);
 
   if (out.problems.length > 0) throw new ConfigProblemsError(out.problems);
@@ -152,7 +157,9 @@ function parseText(source: ConfigSource, out: Collector): unknown {
   // YAML 1.2 is a superset of JSON, so anything else (.yaml, .yml, no extension) goes through the YAML parser.
   const doc = parseDocument(source.text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) out.add(source.file, [], `is not valid YAML: ${e.message.split('\n')[0] ?? e.message}`);
+    // the first error only: the following ones are usually its echoes
+    const first = doc.errors[0]?.message.split('\n')[0] ?? 'unknown error';
+    out.add(source.file, [], `is not valid YAML: ${first.replace(/:\s*$/, '')}`);
     return undefined;
   }
   return doc.toJS({ maxAliasCount: 100 }) as unknown;
@@ -192,11 +199,14 @@ function interpret(
     out.add(file, [], 'must hold a Sluice config (a map with `connectors`), a Debezium connector config ({"name", "config"}) or a list of them');
     return;
   }
-  if ('connectors' in doc) {
+  if (SLUICE_KEYS.some((k) => k in doc)) {
+    // a Sluice file; it may hold only `sink`/`offsets`, to go beside Debezium connector configs
     for (const key of Object.keys(doc)) {
       if (!SLUICE_KEYS.includes(key)) out.add(file, [key], `is not a known key; allowed: ${SLUICE_KEYS.join(', ')}`);
     }
-    if (!Array.isArray(doc.connectors)) {
+    if (doc.connectors === undefined) {
+      // nothing: connectors come from other files
+    } else if (!Array.isArray(doc.connectors)) {
       out.add(file, ['connectors'], 'must be a list of connectors ({name, config})');
     } else {
       doc.connectors.forEach((entry, i) => addEntry(entry, ['connectors', i], true));
@@ -327,7 +337,12 @@ function buildSink(sections: readonly RawSection[], env: Env, out: Collector, fi
   if (!first) {
     // Debezium connector configs (and Sluice files without `sink`) go to Kafka, as under Kafka Connect
     if (bootstrapOverride === null) {
-      out.add(firstFile, ['sink'], `is not set: add a \`sink\` section (type: ${SINK_TYPES.join(', ')}) or set KAFKA_BOOTSTRAP_SERVERS to send to Kafka`);
+      out.add(
+        firstFile,
+        ['sink'],
+        `is not set: set KAFKA_BOOTSTRAP_SERVERS to send to Kafka, or add a \`sink\` section (type: ${SINK_TYPES.join(', ')}) ` +
+          '— for a Debezium connector config, in a Sluice file given next to it (sluice run connector.json sink.yaml)',
+      );
       return undefined;
     }
     return { type: 'kafka', 'bootstrap.servers': bootstrapOverride, 'offsets.topic': DEFAULT_OFFSETS_TOPIC };
