@@ -139,7 +139,7 @@ function processTree(root: number): number[] {
 function listenersOn(port: number): number[] {
   const inodes = new Set<string>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {

@@ -21,7 +21,7 @@ const subject = (label: string): string => `${label}-${run}-${++subjectCounter}`
 interface Reply {
   status: number;
   contentType: string | null;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any shape
+  body: any; // JSON of any shape
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<Reply> {

@@ -281,7 +281,7 @@ async function startLocal(options: StartMariaDbOptions): Promise<MariaDbInstance
       version = await queryVersion({ host: HOST, port, user: USER, password, database: DATABASE });
     } catch (err) {
       const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new Error(`cannot connect to the new MariaDB server: ${String(err)}\n${log}`);
+      throw new Error(`cannot connect to the new MariaDB server: ${String(err)}\n${log}`, { cause: err });
     }
 
     const server = child;

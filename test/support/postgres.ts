@@ -110,9 +110,9 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runToCompletion(file: string, args: string[], runAs: RunAs): Promise<void> {
+function runToCompletion(file: string, args: string[], runAs: RunAs, cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...runAs, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { ...runAs, cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
@@ -251,6 +251,7 @@ async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
         '--no-instructions',
       ],
       runAs,
+      baseDir,
     );
     await rm(pwFile, { force: true });
     await writeOwned(path.join(dataDir, 'pg_hba.conf'), HBA);
@@ -264,6 +265,7 @@ async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
       try {
         child = spawn(path.join(binDir, 'postgres'), ['-D', dataDir], {
           ...runAs,
+          cwd: baseDir,
           env: childEnv(),
           detached: true,
           stdio: ['ignore', log.fd, log.fd],
