@@ -31,8 +31,11 @@ export function avscTypeHook(schema: unknown): avro.Type | undefined {
   return undefined;
 }
 
-/** An avsc type for an Avro schema (object or JSON text) with BigInt longs and unwrapped `["null", T]` unions. */
+/**
+ * An avsc type for an Avro schema (object, JSON text, or a primitive name such as 'long') with BigInt longs and
+ * unwrapped `["null", T]` unions.
+ */
 export function avscType(schema: unknown): avro.Type {
-  const parsed: unknown = typeof schema === 'string' ? JSON.parse(schema) : schema;
+  const parsed: unknown = typeof schema === 'string' && /^\s*[[{"]/.test(schema) ? JSON.parse(schema) : schema;
   return avro.Type.forSchema(parsed as avro.Schema, { typeHook: avscTypeHook, wrapUnions: false, registry: {} });
 }

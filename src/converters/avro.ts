@@ -187,7 +187,7 @@ export class AvroConverter implements DataConverter {
     return new SchemaEvolutionError(
       `the Schema Registry refused the new ${part} schema for subject "${subject}" as incompatible with ` +
         `${latest === null ? 'its registered schemas' : `version ${latest.version} (id ${latest.id})`} under compatibility level ${level}: ` +
-        `${what}. Nothing was produced and the source position was not advanced. To go on, make the change compatible ` +
+        `${what}. Nothing was produced for this record. To go on, make the change compatible ` +
         `(e.g. give a new column a default or make it nullable), or change the subject's compatibility level ` +
         `(PUT /config/${subject}), then restart the connector. Registry said: ${error.registryMessage}`,
       {
