@@ -16,7 +16,9 @@ import { transactionTopic } from './topics.js';
  *
  * BEGIN carries neither event_count nor data_collections (null); END carries the totals. Every data event of the
  * transaction gets the `transaction` block { id, total_order, data_collection_order }, both orders counted from 1.
- * Postgres writes the id as `<txId>:<LSN>`; MySQL/MariaDB the GTID (or file/position when GTIDs are off).
+ * Postgres writes the id as `<txId>:<LSN>` with the LSN last seen when each record is made (so BEGIN, the data
+ * events and END of one transaction may carry different LSNs: pass `id` to block()/end()); MySQL/MariaDB write the
+ * GTID (or file/position when GTIDs are off).
  *
  * Use one `TransactionTracker` per connector: begin() → block(collection) per event → end(). Its `state()` goes into
  * the source offset so that a transaction split across commit cycles keeps counting after a restart.
@@ -108,19 +110,22 @@ export class TransactionTracker {
     return out;
   }
 
-  /** The `transaction` block for the next data event of `dataCollection` ('schema.table' / 'db.table'). */
-  block(dataCollection: string): TransactionBlock {
+  /**
+   * The `transaction` block for the next data event of `dataCollection` ('schema.table' / 'db.table'). `id`
+   * overrides the id written in this block only (Postgres: `<txId>:<LSN of this event>`).
+   */
+  block(dataCollection: string, id?: string): TransactionBlock {
     if (this.id === null) throw new Error('TransactionTracker.block() outside a transaction: call begin() first');
     this.total += 1n;
     const order = (this.perCollection.get(dataCollection) ?? 0n) + 1n;
     this.perCollection.set(dataCollection, order);
-    return { id: this.id, total_order: this.total, data_collection_order: order };
+    return { id: id ?? this.id, total_order: this.total, data_collection_order: order };
   }
 
-  /** Ends the transaction in progress; returns its END record. */
-  end(tsMs: bigint): ChangeEvent {
+  /** Ends the transaction in progress; returns its END record (`id` overrides the id written, as for block()). */
+  end(tsMs: bigint, id?: string): ChangeEvent {
     if (this.id === null) throw new Error('TransactionTracker.end() outside a transaction');
-    const event = transactionEvent(this.topic, 'END', this.id, tsMs, { total: this.total, perCollection: this.perCollection });
+    const event = transactionEvent(this.topic, 'END', id ?? this.id, tsMs, { total: this.total, perCollection: this.perCollection });
     this.id = null;
     this.total = 0n;
     this.perCollection = new Map();
