@@ -319,7 +319,12 @@ function resolveConverters(
   };
   const key = side('key');
   const value = side('value');
-  return key && value ? { key, value } : undefined;
+  if (!key || !value) return undefined;
+  // the converters read the flat config: make it hold the effective registry URL (SCHEMA_REGISTRY_URL applied)
+  const writable = parsed as Record<string, unknown>;
+  if (key.schemaRegistryUrl !== null) writable['key.converter.schema.registry.url'] = key.schemaRegistryUrl;
+  if (value.schemaRegistryUrl !== null) writable['value.converter.schema.registry.url'] = value.schemaRegistryUrl;
+  return { key, value };
 }
 
 function sameSection(a: unknown, b: unknown): boolean {

@@ -1,0 +1,121 @@
+import type { ConnectorSpec, SluiceConfig } from '../config/index.js';
+import type { ConnectorContext, EngineFactories, RecordConverter } from '../engine/index.js';
+import { SluiceError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { FileOffsetStore, MemoryOffsetStore, type LocalOffsetStore } from '../offsets/file-offset-store.js';
+import { createFileSink } from '../sinks/file-sink.js';
+import type { KafkaSinkOptions } from '../sinks/kafka/kafka-sink.js';
+import type { Sink } from '../sinks/sink.js';
+import { createStdoutSink } from '../sinks/stdout-sink.js';
+import type { Source } from '../sources/source.js';
+
+/**
+ * Plugs the real parts into the engine for the CLI. Everything heavy (database drivers, librdkafka) is imported
+ * lazily, and only after the config is valid, so a bad config never loads a driver or opens a connection.
+ *
+ * Sources: `src/sources/index.ts` — the registry — when it exists, with
+ *   createSource(spec: ConnectorSpec, ctx: ConnectorContext): Source | Promise<Source>
+ * otherwise the per-database factories directly: createPostgresSource(config, { logger }) and
+ * createBinlogSource(config, { logger }).
+ */
+export type SourceFactory = (spec: ConnectorSpec, ctx: ConnectorContext) => Source | Promise<Source>;
+export type ConverterFactory = (spec: ConnectorSpec, ctx: ConnectorContext) => RecordConverter | Promise<RecordConverter>;
+
+/** Not retriable: restarting will not make a missing module appear. */
+export class WiringError extends SluiceError {}
+
+function isMissing(err: unknown, specifier: string): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  const leaf = specifier.replace(/^.*\//, '').replace(/\.js$/, '');
+  return (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') && (e.message ?? '').includes(leaf);
+}
+
+/** The named function export of a module that may not exist in this checkout; null when the module is absent. */
+async function optionalExport<T>(specifier: string, name: string): Promise<T | null> {
+  let mod: Record<string, unknown>;
+  try {
+    // a variable specifier: these modules are written by others and may move while Sluice grows
+    mod = (await import(specifier)) as Record<string, unknown>;
+  } catch (err) {
+    if (isMissing(err, specifier)) return null;
+    throw err;
+  }
+  const fn = mod[name];
+  if (typeof fn !== 'function') throw new WiringError(`${specifier} does not export ${name}()`);
+  return fn as T;
+}
+
+const SOURCE_REGISTRY = '../sources/index.js';
+const POSTGRES_MODULE = '../sources/postgres/postgres-source.js';
+const BINLOG_MODULE = '../sources/mysql/index.js';
+
+type DatabaseFactory = (config: ConnectorSpec['config'], deps: { logger?: Logger }) => Source;
+
+export async function loadSourceFactory(): Promise<SourceFactory> {
+  const registry = await optionalExport<SourceFactory>(SOURCE_REGISTRY, 'createSource');
+  if (registry) return registry;
+  return async (spec, ctx) => {
+    const [specifier, name] = spec.kind === 'postgresql' ? [POSTGRES_MODULE, 'createPostgresSource'] : [BINLOG_MODULE, 'createBinlogSource'];
+    const create = await optionalExport<DatabaseFactory>(specifier, name);
+    if (!create) throw new WiringError(`the ${spec.kind} source is not available in this build (${specifier} not found)`);
+    return create(spec.config, { logger: ctx.logger });
+  };
+}
+
+export async function loadConverterFactory(): Promise<ConverterFactory> {
+  const { createConverter } = await import('../converters/factory.js');
+  return (spec) => createConverter(spec.config);
+}
+
+const KAFKA_SINK_OWN_KEYS = new Set(['type', 'bootstrap.servers', 'offsets.topic']);
+
+/** The offset store the stdout/file sinks of this config use (one instance per process, shared by connectors). */
+export function createLocalOffsetStore(config: SluiceConfig): LocalOffsetStore {
+  return config.offsets.file === null ? new MemoryOffsetStore() : new FileOffsetStore(config.offsets.file);
+}
+
+export function createSinkFactory(config: SluiceConfig, logger: Logger): (spec: ConnectorSpec, ctx: ConnectorContext) => Promise<Sink> {
+  const sink = config.sink;
+  let store: LocalOffsetStore | null = null;
+  const localStore = () => {
+    if (!store) {
+      store = createLocalOffsetStore(config);
+      if (config.offsets.file === null) {
+        logger.warn('offsets.file is not set: offsets are kept in memory, so every start follows snapshot.mode as a new connector');
+      }
+    }
+    return store;
+  };
+  return async (spec, ctx) => {
+    switch (sink.type) {
+      case 'stdout':
+        return createStdoutSink({ connector: spec.name, offsets: localStore() });
+      case 'file':
+        return createFileSink({ connector: spec.name, path: sink.path, offsets: localStore() });
+      case 'kafka': {
+        const clientProperties: Record<string, string | number | boolean> = {};
+        for (const [k, v] of Object.entries(sink)) {
+          if (KAFKA_SINK_OWN_KEYS.has(k)) continue;
+          if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') clientProperties[k] = v;
+        }
+        const { KafkaSink } = await import('../sinks/kafka/kafka-sink.js');
+        const options: KafkaSinkOptions = {
+          bootstrapServers: sink['bootstrap.servers'],
+          connectorName: spec.name,
+          topicPrefix: spec.config['topic.prefix'],
+          offsetsTopic: sink['offsets.topic'],
+          clientProperties,
+          logger: ctx.logger,
+        };
+        return new KafkaSink(options);
+      }
+    }
+  };
+}
+
+/** Everything `run` needs. */
+export async function createFactories(config: SluiceConfig, logger: Logger): Promise<EngineFactories<ConnectorSpec>> {
+  const createSource = await loadSourceFactory();
+  const createConverter = await loadConverterFactory();
+  return { createSource, createConverter, createSink: createSinkFactory(config, logger) };
+}
