@@ -299,9 +299,10 @@ function fromConnect(schema: ConnectSchema, ctx: Context, ignoreOptional: boolea
   }
   withProps(base, metaProps(schema, connectType));
   if (schema.name !== undefined && base.kind === 'primitive') {
+    // Decimal: 'decimal' also when scale/precision break Avro's rules (Confluent then adds the prop the legacy way)
     const logicalType =
       schema.name === Logical.Decimal
-        ? decimalLogicalType(schema)
+        ? 'decimal'
         : schema.name === Logical.ConnectTime
           ? 'time-millis'
           : schema.name === Logical.ConnectTimestamp
@@ -321,11 +322,6 @@ function fromConnect(schema: ConnectSchema, ctx: Context, ignoreOptional: boolea
   }
   if (!schema.optional) ctx.cache.set(schema, result);
   return result;
-}
-
-/** 'decimal', also when scale/precision break Avro's rules (Confluent then writes the same prop, "legacy" way). */
-function decimalLogicalType(_schema: ConnectSchema): string {
-  return 'decimal';
 }
 
 function avroField(name: string, schema: ConnectSchema, ctx: Context): FieldNode {
