@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { connectToAvro } from '../../src/converters/avro-schema.js';
 import { JsonConverter } from '../../src/converters/json.js';
 import type { ChangeEvent } from '../../src/events/change-event.js';
 import { TableEnvelope } from '../../src/events/envelope.js';
@@ -63,6 +64,8 @@ interface Scenario {
   readonly doc: string;
   readonly events: () => ChangeEvent[];
   readonly decimalFormat?: 'BASE64' | 'NUMERIC';
+  /** also compare the Avro schemas (key and value of the first record) with <name>.avro.json */
+  readonly avro?: boolean;
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -289,6 +292,7 @@ const PROCESSED = 1_559_033_904_863_841n;
 const scenarios: Scenario[] = [
   {
     name: 'postgres-insert',
+    avro: true,
     doc: 'Debezium PostgreSQL connector docs, "Data change events" > "create events" (postgresql.adoc#postgresql-create-events), same table and values; the schema part follows Debezium 3.6.1 source (source.snapshot is an Enum string with default "false", ts_us/ts_ns optional, origin/origin_lsn since 3.5), where the documented schema example is outdated.',
     events: () => pgCustomers.rowEvents({ op: 'c', before: null, after: anne, source: pgSource({}), processedMicros: PROCESSED }),
   },
@@ -393,6 +397,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'postgres-column-types',
+    avro: true,
     doc: 'Debezium PostgreSQL connector docs, "Data type mappings" (postgresql.adoc#postgresql-data-types: basic, temporal with time.precision.mode=adaptive, decimal with decimal.handling.mode=precise, binary.handling.mode=bytes, interval.handling.mode=numeric, geometric POINT): one row of each type; decimal.format=BASE64.',
     events: () => PG_TYPES_TABLE.rowEvents({ op: 'c', before: null, after: pgTypesRow(PG_TYPES_TABLE), source: pgSource({ schema: 'public', table: 'all_types' }), processedMicros: PROCESSED }),
   },
@@ -416,6 +421,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'mariadb-column-types',
+    avro: true,
     doc: 'Debezium MariaDB connector docs, "Data type mappings" (shared-mariadb-mysql.adoc tags basic-data-types, temporal-data-types, decimal-data-types, spatial-data-types) with the MariaDB defaults: time.precision.mode=adaptive_time_microseconds, decimal.handling.mode=precise, bigint.unsigned.handling.mode=long (so 18446744073709551615 wraps to -1 as in Debezium), binary.handling.mode=bytes; a zero date in a nullable column is null; TIMESTAMP is a UTC ZonedTimestamp.',
     events: () =>
       MARIA_TYPES_TABLE.rowEvents({
@@ -489,6 +495,30 @@ function render(scenario: Scenario, schemasEnable: boolean): GoldenRecord[] {
 }
 
 const payloadOf = (part: Exact): Exact => (part === null ? null : (part as { payload: Exact }).payload);
+
+describe('golden Avro schemas', () => {
+  for (const scenario of scenarios.filter((s) => s.avro)) {
+    it(scenario.name, () => {
+      const file = join(GOLDEN_DIR, `${scenario.name}.avro.json`);
+      const [event] = scenario.events();
+      const actual = {
+        key: event!.keySchema === null ? null : parseExactJson(connectToAvro(event!.keySchema).text),
+        value: parseExactJson(connectToAvro(event!.valueSchema!).text),
+      };
+      if (process.env['UPDATE_GOLDEN'] === '1') {
+        const doc =
+          `Avro schemas (as registered) of the records in ${scenario.name}.json: Confluent's AvroData.fromConnectSchema rules ` +
+          `(connect.meta.data=true) applied to Debezium's Connect schemas; names per Debezium's "Avro serialization" > "Naming" ` +
+          `(configuration/avro.adoc#avro-naming). Debezium's docs show no Avro schema text, so the Connect side follows the JSON golden.`;
+        writeFileSync(file, `${stringifyExact({ _doc: doc, ...actual } as unknown as Exact)}\n`);
+      }
+      const golden = parseExactJson(readFileSync(file, 'utf8')) as { [k: string]: Exact };
+      assert.ok(typeof golden['_doc'] === 'string');
+      assert.deepEqual(actual.key, golden['key']);
+      assert.deepEqual(actual.value, golden['value']);
+    });
+  }
+});
 
 describe('golden envelopes', () => {
   for (const scenario of scenarios) {
