@@ -75,7 +75,7 @@ function start(o: HarnessOptions): Harness {
   });
   engines.push(engine);
   const readLines = () => {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(sinkPath, 'utf8');
     } catch {
