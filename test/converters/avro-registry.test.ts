@@ -9,11 +9,28 @@ import { ConnectionLostError, SchemaEvolutionError } from '../../src/errors.js';
 import type { ChangeEvent } from '../../src/events/change-event.js';
 import { TableEnvelope } from '../../src/events/envelope.js';
 import { heartbeatEvent } from '../../src/events/heartbeat.js';
-import { decimalSchema, jsonSchema, timestampSchema, zonedTimestampSchema } from '../../src/events/logical.js';
+import {
+  bitsSchema,
+  decimalSchema,
+  geometrySchema,
+  jsonSchema,
+  pointSchema,
+  timestampSchema,
+  variableScaleDecimalSchema,
+  zonedTimestampSchema,
+} from '../../src/events/logical.js';
 import { Schema, type ConnectSchema } from '../../src/events/schema.js';
 import { POSTGRES_SOURCE_SCHEMA, postgresSource } from '../../src/events/source-info.js';
 import { TransactionTracker } from '../../src/events/transaction.js';
-import { decimalValue, decodeDecimal, decimalToPlainString } from '../../src/events/values.js';
+import {
+  bitsFromBitString,
+  decimalToPlainString,
+  decimalValue,
+  decodeDecimal,
+  geometryValue,
+  pointValue,
+  variableScaleDecimalValue,
+} from '../../src/events/values.js';
 import { startSchemaRegistry, type SchemaRegistryInstance } from '../support/schema-registry.js';
 
 /**
@@ -130,6 +147,57 @@ describe('Avro converter with a Schema Registry', () => {
     assert.equal(v.source['snapshot'], 'false');
     assert.deepEqual(await versions(`${topic}-key`), [1]);
     assert.deepEqual(await versions(`${topic}-value`), [1]);
+  });
+
+  it('logical types, arrays with nulls, maps and names needing scrubbing survive the round trip', async () => {
+    const topic = `it-${randomUUID().slice(0, 8)}.public.all_types`;
+    const converter = new AvroConverter({ isKey: false, registry: new SchemaRegistryClient({ url: registry.url }) });
+    const wide = new TableEnvelope({
+      topic,
+      columns: [
+        { name: 'id', schema: Schema.int32() },
+        { name: 'vsd', schema: Schema.optional(variableScaleDecimalSchema()) },
+        { name: 'point', schema: Schema.optional(pointSchema()) },
+        { name: 'geom', schema: geometrySchema() },
+        { name: 'bits', schema: Schema.optional(bitsSchema(10)) },
+        { name: 'ints', schema: Schema.optional(Schema.array(Schema.optional(Schema.int64()))) },
+        { name: 'tags', schema: Schema.optional(Schema.map(Schema.string(), Schema.optional(Schema.string()))) },
+        { name: 'pairs', schema: Schema.optional(Schema.map(Schema.int16(), Schema.float64())) },
+        { name: '2nd col', schema: Schema.optional(Schema.int8()) },
+        { name: 'f32', schema: Schema.float32() },
+      ],
+      keyColumns: ['id'],
+      sourceSchema: POSTGRES_SOURCE_SCHEMA,
+      tombstonesOnDelete: true,
+    });
+    const after = {
+      id: 7,
+      vsd: variableScaleDecimalValue('-3.14159265358979323846264338327950288'),
+      point: pointValue(1.5, -2),
+      geom: geometryValue(Buffer.from('0101000000000000000000f03f0000000000000040', 'hex'), 4326),
+      bits: bitsFromBitString('1000000101'),
+      ints: [2n ** 63n - 1n, null, -(2n ** 63n)],
+      tags: new Map([['a', 'x'], ['b', null]]),
+      pairs: new Map([[3, 0.5], [-4, 1.25]]),
+      '2nd col': -128,
+      f32: Math.fround(1.1),
+    };
+    const [e] = wide.rowEvents({ op: 'c', before: null, after, source });
+    const decoded = plain((await readConfluent((await converter.fromConnectData(topic, e!.valueSchema, e!.value))!)).value) as {
+      after: Record<string, unknown>;
+    };
+    assert.deepEqual(decoded.after, {
+      id: 7,
+      vsd: { scale: 35, value: Buffer.from((after.vsd as { value: Uint8Array }).value) },
+      point: { x: 1.5, y: -2, wkb: Buffer.from(after.point.wkb!), srid: null },
+      geom: { wkb: after.geom.wkb, srid: 4326 },
+      bits: Buffer.from([5, 2]),
+      ints: [2n ** 63n - 1n, null, -(2n ** 63n)],
+      tags: { a: 'x', b: null },
+      pairs: [{ key: 3, value: 0.5 }, { key: -4, value: 1.25 }],
+      x2nd_col: -128,
+      f32: Math.fround(1.1),
+    });
   });
 
   it('tombstones and null keys are null record parts', async () => {
