@@ -8,6 +8,8 @@ export interface SerializedRecord {
   readonly value: Buffer | null;
   readonly headers?: Readonly<Record<string, string>>;
   readonly timestampMs?: number;
+  /** a fixed partition (heartbeats, schema changes go to 0 as in Debezium); otherwise by key */
+  readonly partition?: number;
 }
 
 /**

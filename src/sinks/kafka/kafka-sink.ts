@@ -127,7 +127,7 @@ export class KafkaSink implements Sink {
       await promisify0((cb) => producer.beginTransaction(cb));
       inTransaction = true;
       for (const r of records) {
-        await this.produce(producer, r.topic, r.value, r.key, r.timestampMs, r.headers);
+        await this.produce(producer, r.topic, r.value, r.key, r.timestampMs, r.headers, r.partition);
       }
       await this.produce(producer, this.offsetsTopic, offsetRecordValue(offset), this.offsetKey);
       // commitTransaction flushes every produced message and fails if any of them failed.
@@ -149,11 +149,12 @@ export class KafkaSink implements Sink {
     key: Buffer | null,
     timestampMs?: number,
     headers?: Readonly<Record<string, string>>,
+    partition?: number,
   ): Promise<void> {
     const kafkaHeaders = headers ? Object.entries(headers).map(([k, v]) => ({ [k]: Buffer.from(v) })) : undefined;
     for (;;) {
       try {
-        producer.produce(topic, null, value, key, timestampMs ?? Date.now(), null, kafkaHeaders);
+        producer.produce(topic, partition ?? null, value, key, timestampMs ?? Date.now(), null, kafkaHeaders);
         return;
       } catch (err) {
         // The local queue is full: let librdkafka send, then try again. Nothing is lost or reordered.
