@@ -19,7 +19,12 @@ import {
 export interface RunnerOptions<S extends EngineConnectorSpec> extends EngineFactories<S> {
   readonly logger: Logger;
   readonly onStatus?: (name: string, status: ConnectorStatus) => void;
-  /** Call `Source.validate()` before each start; error problems stop the connector (PrerequisiteError). Default true. */
+  /**
+   * Call `Source.validate()` before the first start; error problems stop the connector (PrerequisiteError).
+   * Default false: the sources check their prerequisites themselves when `stream()` starts, and tell a refused
+   * connection (retriable) from a real prerequisite problem, which `validate()`'s problem list cannot.
+   * Never applied to restarts, where an unreachable database must be retried, not reported as a prerequisite.
+   */
   readonly validateOnStart?: boolean;
   /** Upper bound for each shutdown step (source stop, sink close). Default 30 s. */
   readonly shutdownTimeoutMs?: number;
@@ -161,7 +166,7 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
       converter = await this.o.createConverter(this.spec, ctx);
       source = await this.o.createSource(this.spec, ctx);
       if (this.stopRequested) return 'stopped';
-      if (this.o.validateOnStart ?? true) {
+      if ((this.o.validateOnStart ?? false) && attempt === 0) {
         const problems = await source.validate();
         for (const p of problems.filter((x) => x.severity === 'warning')) this.logger.warn(p.message);
         const errors = problems.filter((x) => x.severity === 'error');

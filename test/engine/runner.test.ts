@@ -47,6 +47,7 @@ interface HarnessOptions {
   readonly converter?: RecordConverter;
   readonly random?: () => number;
   readonly onCreateSource?: (lifetime: number) => void;
+  readonly validateOnStart?: boolean;
 }
 
 function start(o: HarnessOptions): Harness {
@@ -72,6 +73,7 @@ function start(o: HarnessOptions): Harness {
     logger: captureLogger('silent').logger,
     onStatus: (_name, s) => statuses.push(s),
     ...(o.random ? { random: o.random } : {}),
+    ...(o.validateOnStart !== undefined ? { validateOnStart: o.validateOnStart } : {}),
   });
   engines.push(engine);
   const readLines = () => {
@@ -282,8 +284,9 @@ describe('restarts', () => {
     assert.ok(!h.statuses.some((s) => s.state === 'restarting'));
   });
 
-  test('a failed prerequisite check stops the connector before streaming', async () => {
+  test('with validateOnStart, a failed prerequisite check stops the connector before streaming', async () => {
     const h = start({
+      validateOnStart: true,
       config: {},
       source: { batches: 5, eventsPerBatch: 1, problems: [{ severity: 'error', message: 'wal_level is replica; set wal_level=logical' }] },
     });
@@ -292,6 +295,17 @@ describe('restarts', () => {
     assert.ok(report!.status.state === 'failed' && report!.status.error instanceof PrerequisiteError);
     assert.match(report!.status.state === 'failed' ? report!.status.reason : '', /wal_level is replica/);
     assert.deepEqual(h.world.streams, []);
+  });
+
+  test('without validateOnStart (the default) the source checks for itself when it streams', async () => {
+    const h = start({
+      config: { 'commit.interval.ms': 5 },
+      source: { batches: 2, eventsPerBatch: 1, problems: [{ severity: 'error', message: 'would fail' }] },
+    });
+    const [report] = await h.engine.done;
+    assert.equal(report!.status.state, 'stopped');
+    assert.equal(h.world.validations, 0);
+    assert.deepEqual(h.lines(), [1, 2]);
   });
 });
 
