@@ -134,6 +134,7 @@ export class Pipeline {
         value,
         ...(event.headers ? { headers: event.headers } : {}),
         ...(event.timestampMs !== undefined ? { timestampMs: event.timestampMs } : {}),
+        ...(event.partition !== undefined ? { partition: event.partition } : {}),
       };
     }
     return records;

@@ -7,7 +7,9 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { runConnectors, type ConnectorStatus, type Engine, type EngineConfig, type RecordConverter } from '../../src/engine/index.js';
 import { ConnectionLostError, DecodeError, PrerequisiteError, SchemaEvolutionError } from '../../src/errors.js';
 import { FileOffsetStore } from '../../src/offsets/file-offset-store.js';
+import type { ChangeEvent } from '../../src/events/change-event.js';
 import { FileSink } from '../../src/sinks/file-sink.js';
+import type { SerializedRecord } from '../../src/sinks/sink.js';
 import { captureLogger } from './support/capture-logger.js';
 import { SinkProbe, waitFor } from './support/instrumented-sink.js';
 import { MemorySource, SourceWorld, seqOf, type MemorySourceOptions } from './support/memory-source.js';
@@ -162,6 +164,47 @@ describe('commit cycles', () => {
     const cycles = h.probe.done.length;
     assert.ok(cycles >= 3 && cycles < 20, `${cycles} cycles for 20 batches`);
     assert.deepEqual(h.lines(), Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+});
+
+describe('records', () => {
+  test('each event becomes one record with its topic, key, value, headers, timestamp and partition', async () => {
+    const seen: SerializedRecord[] = [];
+    const event: ChangeEvent = {
+      topic: 'shop',
+      keySchema: null,
+      key: { databaseName: 'inventory' },
+      valueSchema: null,
+      value: { ddl: 'ALTER TABLE t ADD c int' },
+      headers: { h: '1' },
+      timestampMs: 1234,
+      partition: 0,
+    };
+    const tombstone: ChangeEvent = { topic: 't', keySchema: null, key: { id: 1 }, valueSchema: null, value: null };
+    const probe = new SinkProbe();
+    const engine = runConnectors([{ name: 'r', config: { 'commit.interval.ms': 5 } }], {
+      createSource: () => ({
+        connector: 'mysql' as const,
+        validate: async () => [],
+        acknowledge: async () => undefined,
+        stop: async () => undefined,
+        async *stream() {
+          yield { events: [event, tombstone], offset: { n: 1 } };
+        },
+      }),
+      createConverter: () => testConverter(),
+      createSink: () => probe.wrap({ open: async () => null, commit: async () => undefined, close: async () => undefined }, { beforeCommit: (r) => seen.push(...r) }),
+      logger: captureLogger('silent').logger,
+    });
+    engines.push(engine);
+    await engine.done;
+    assert.deepEqual(
+      seen.map((r) => ({ ...r, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null })),
+      [
+        { topic: 'shop', key: '{"databaseName":"inventory"}', value: '{"ddl":"ALTER TABLE t ADD c int"}', headers: { h: '1' }, timestampMs: 1234, partition: 0 },
+        { topic: 't', key: '{"id":1}', value: null },
+      ],
+    );
   });
 });
 
