@@ -173,6 +173,43 @@ describe('Kafka test broker: transactions', () => {
     await Promise.all([rc.stop(), ru.stop(), disconnect(producer)]);
   });
 
+  it('read_committed sees exactly the committed records of interleaved transactions', async () => {
+    // Two transactional producers and a plain one interleave on two
+    // partitions; transactions commit or abort in different patterns.
+    const topic = await createTopic(2);
+    const [a, b, plain] = await Promise.all([transactionalProducer(), transactionalProducer(), plainProducer()]);
+    const expected: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const ta = await a.transaction();
+      const tb = await b.transaction();
+      for (let j = 0; j < 3; j++) {
+        await ta.send({ topic, messages: [{ value: `a${i}.${j}`, partition: j % 2 }] });
+        await tb.send({ topic, messages: [{ value: `b${i}.${j}`, partition: (j + 1) % 2 }] });
+        await plain.send({ topic, messages: [{ value: `p${i}.${j}`, partition: j % 2 }] });
+        expected.push(`p${i}.${j}`);
+      }
+      if (i % 2 === 1) {
+        await ta.commit();
+        for (let j = 0; j < 3; j++) expected.push(`a${i}.${j}`);
+      } else {
+        await ta.abort();
+      }
+      if (i % 3 === 0) {
+        await tb.commit();
+        for (let j = 0; j < 3; j++) expected.push(`b${i}.${j}`);
+      } else {
+        await tb.abort();
+      }
+    }
+
+    const rc = await Reader.start(topic, 'read_committed');
+    await rc.waitFor(`${expected.length} records`, (v) => v.length >= expected.length);
+    await sleep(300); // anything extra would come right behind
+    assert.deepEqual([...rc.values].sort(), [...expected].sort());
+
+    await Promise.all([rc.stop(), disconnect(a), disconnect(b), disconnect(plain)]);
+  });
+
   it('holds read_committed readers back at an open transaction until it commits', async () => {
     const topic = await createTopic();
     const producer = await transactionalProducer();
