@@ -1,6 +1,6 @@
-import type { ConnectorSpec, SluiceConfig } from '../config/index.js';
+import type { ConnectorSpec, KafkaSinkSettings, SluiceConfig } from '../config/index.js';
 import type { ConnectorContext, EngineFactories, RecordConverter } from '../engine/index.js';
-import { SluiceError } from '../errors.js';
+import { ConfigError, SluiceError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { FileOffsetStore, MemoryOffsetStore, type LocalOffsetStore } from '../offsets/file-offset-store.js';
 import { createFileSink } from '../sinks/file-sink.js';
@@ -67,7 +67,65 @@ export async function loadConverterFactory(): Promise<ConverterFactory> {
   return (spec) => createConverter(spec.config);
 }
 
-const KAFKA_SINK_OWN_KEYS = new Set(['type', 'bootstrap.servers', 'offsets.topic']);
+/**
+ * Sink-section keys Sluice reads itself; every other key goes to librdkafka as a client property.
+ * Topic-creation keys use Kafka Connect's names.
+ */
+const KAFKA_SINK_OWN_KEYS = new Set([
+  'type',
+  'bootstrap.servers',
+  'offsets.topic',
+  'offsets.topic.partitions',
+  'offsets.topic.replication.factor',
+  'topic.creation.default.partitions',
+  'topic.creation.default.replication.factor',
+  'transactional.id.prefix',
+  'transaction.timeout.ms',
+  'compression.type',
+]);
+
+const COMPRESSION = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+function positiveInt(sink: Record<string, unknown>, key: string): number | undefined {
+  const v = sink[key];
+  if (v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`sink.${key} must be a whole number of at least 1 (got ${String(v)})`);
+  return n;
+}
+
+/** Maps the Kafka sink section of a config to the sink's options for one connector. */
+export function kafkaSinkOptions(sink: KafkaSinkSettings, spec: ConnectorSpec, logger: Logger): KafkaSinkOptions {
+  const clientProperties: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(sink)) {
+    if (KAFKA_SINK_OWN_KEYS.has(k)) continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') clientProperties[k] = v;
+  }
+  const compression = (sink['compression.type'] ?? 'none') as string;
+  if (!(COMPRESSION as readonly string[]).includes(compression)) {
+    throw new ConfigError(`sink.compression.type must be one of ${COMPRESSION.join(', ')} (got ${compression})`);
+  }
+  const prefix = typeof sink['transactional.id.prefix'] === 'string' ? sink['transactional.id.prefix'] : 'sluice-';
+  const options: KafkaSinkOptions = {
+    bootstrapServers: sink['bootstrap.servers'],
+    connectorName: spec.name,
+    topicPrefix: spec.config['topic.prefix'],
+    offsetsTopic: sink['offsets.topic'],
+    transactionalId: `${prefix}${spec.name}`,
+    compression: compression as KafkaSinkOptions['compression'],
+    clientProperties,
+    logger,
+  };
+  const numeric = {
+    offsetsTopicPartitions: positiveInt(sink, 'offsets.topic.partitions'),
+    offsetsTopicReplicationFactor: positiveInt(sink, 'offsets.topic.replication.factor'),
+    topicPartitions: positiveInt(sink, 'topic.creation.default.partitions'),
+    topicReplicationFactor: positiveInt(sink, 'topic.creation.default.replication.factor'),
+    transactionTimeoutMs: positiveInt(sink, 'transaction.timeout.ms'),
+  };
+  for (const [k, v] of Object.entries(numeric)) if (v !== undefined) (options as unknown as Record<string, unknown>)[k] = v;
+  return options;
+}
 
 /** The offset store the stdout/file sinks of this config use (one instance per process, shared by connectors). */
 export function createLocalOffsetStore(config: SluiceConfig): LocalOffsetStore {
@@ -93,21 +151,8 @@ export function createSinkFactory(config: SluiceConfig, logger: Logger): (spec: 
       case 'file':
         return createFileSink({ connector: spec.name, path: sink.path, offsets: localStore() });
       case 'kafka': {
-        const clientProperties: Record<string, string | number | boolean> = {};
-        for (const [k, v] of Object.entries(sink)) {
-          if (KAFKA_SINK_OWN_KEYS.has(k)) continue;
-          if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') clientProperties[k] = v;
-        }
         const { KafkaSink } = await import('../sinks/kafka/kafka-sink.js');
-        const options: KafkaSinkOptions = {
-          bootstrapServers: sink['bootstrap.servers'],
-          connectorName: spec.name,
-          topicPrefix: spec.config['topic.prefix'],
-          offsetsTopic: sink['offsets.topic'],
-          clientProperties,
-          logger: ctx.logger,
-        };
-        return new KafkaSink(options);
+        return new KafkaSink(kafkaSinkOptions(sink, spec, ctx.logger));
       }
     }
   };

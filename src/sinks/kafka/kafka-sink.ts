@@ -119,6 +119,18 @@ export class KafkaSink implements Sink {
   }
 
   async commit(records: readonly SerializedRecord[], offset: SourceOffset): Promise<void> {
+    await this.transact(records, offset);
+  }
+
+  /**
+   * Stores an offset (or, with null, removes it) without events: what `sluice offsets --set/--reset` does.
+   * Needs `open()` first, which fences a running instance of the connector.
+   */
+  async writeOffset(offset: SourceOffset | null): Promise<void> {
+    await this.transact([], offset);
+  }
+
+  private async transact(records: readonly SerializedRecord[], offset: SourceOffset | null): Promise<void> {
     const producer = this.producer;
     if (!producer) throw new Error('KafkaSink.commit called before open');
     let inTransaction = false;
