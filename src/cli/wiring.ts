@@ -12,54 +12,16 @@ import type { Source } from '../sources/source.js';
 /**
  * Plugs the real parts into the engine for the CLI. Everything heavy (database drivers, librdkafka) is imported
  * lazily, and only after the config is valid, so a bad config never loads a driver or opens a connection.
- *
- * Sources: `src/sources/index.ts` — the registry — when it exists, with
- *   createSource(spec: ConnectorSpec, ctx: ConnectorContext): Source | Promise<Source>
- * otherwise the per-database factories directly: createPostgresSource(config, { logger }) and
- * createBinlogSource(config, { logger }).
  */
 export type SourceFactory = (spec: ConnectorSpec, ctx: ConnectorContext) => Source | Promise<Source>;
 export type ConverterFactory = (spec: ConnectorSpec, ctx: ConnectorContext) => RecordConverter | Promise<RecordConverter>;
 
-/** Not retriable: restarting will not make a missing module appear. */
+/** A wiring problem (a connector or module the config names does not exist); restarting does not help. */
 export class WiringError extends SluiceError {}
 
-function isMissing(err: unknown, specifier: string): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  const leaf = specifier.replace(/^.*\//, '').replace(/\.js$/, '');
-  return (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') && (e.message ?? '').includes(leaf);
-}
-
-/** The named function export of a module that may not exist in this checkout; null when the module is absent. */
-async function optionalExport<T>(specifier: string, name: string): Promise<T | null> {
-  let mod: Record<string, unknown>;
-  try {
-    // a variable specifier: these modules are written by others and may move while Sluice grows
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (err) {
-    if (isMissing(err, specifier)) return null;
-    throw err;
-  }
-  const fn = mod[name];
-  if (typeof fn !== 'function') throw new WiringError(`${specifier} does not export ${name}()`);
-  return fn as T;
-}
-
-const SOURCE_REGISTRY = '../sources/index.js';
-const POSTGRES_MODULE = '../sources/postgres/postgres-source.js';
-const BINLOG_MODULE = '../sources/mysql/index.js';
-
-type DatabaseFactory = (config: ConnectorSpec['config'], deps: { logger?: Logger }) => Source;
-
 export async function loadSourceFactory(): Promise<SourceFactory> {
-  const registry = await optionalExport<SourceFactory>(SOURCE_REGISTRY, 'createSource');
-  if (registry) return registry;
-  return async (spec, ctx) => {
-    const [specifier, name] = spec.kind === 'postgresql' ? [POSTGRES_MODULE, 'createPostgresSource'] : [BINLOG_MODULE, 'createBinlogSource'];
-    const create = await optionalExport<DatabaseFactory>(specifier, name);
-    if (!create) throw new WiringError(`the ${spec.kind} source is not available in this build (${specifier} not found)`);
-    return create(spec.config, { logger: ctx.logger });
-  };
+  const { createSource } = await import('../sources/index.js');
+  return createSource;
 }
 
 export async function loadConverterFactory(): Promise<ConverterFactory> {
