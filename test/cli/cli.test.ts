@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../support/free-port.js';
+import { startKafka } from '../support/kafka-broker.js';
 
 const BIN = new URL('../../bin/sluice.js', import.meta.url).pathname;
 const FIXTURES = new URL('../../fixtures/config/', import.meta.url).pathname;
@@ -201,9 +202,26 @@ offsets: {file: ./state/offsets.json}
     assert.equal(both.code, 2);
   });
 
-  test('the Kafka offsets topic is not supported yet and says so', async () => {
-    const r = await sluice(['offsets', join(FIXTURES, 'debezium-postgres.json')], { KAFKA_BOOTSTRAP_SERVERS: 'localhost:1' });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /does not support the Kafka offsets topic/);
+  test('show, --set and --reset an offset in the Kafka offsets topic (test broker)', async () => {
+    const kafka = await startKafka({ brokers: 1 });
+    try {
+      const env = { KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers };
+      const cfg = join(FIXTURES, 'debezium-postgres.json');
+      const empty = await sluice(['offsets', cfg], env);
+      assert.equal(empty.code, 0, empty.stderr);
+      assert.deepEqual(JSON.parse(empty.stdout), { 'inventory-connector': null });
+
+      const set = await sluice(['offsets', cfg, '--set', '{"lsn":"24023128","txId":"555"}'], env);
+      assert.equal(set.code, 0, set.stderr);
+      const shown = await sluice(['offsets', cfg], env);
+      assert.deepEqual(JSON.parse(shown.stdout), { 'inventory-connector': { lsn: '24023128', txId: '555' } });
+
+      const reset = await sluice(['offsets', cfg, '--reset'], env);
+      assert.equal(reset.code, 0, reset.stderr);
+      const after = await sluice(['offsets', cfg], env);
+      assert.deepEqual(JSON.parse(after.stdout), { 'inventory-connector': null });
+    } finally {
+      await kafka.stop();
+    }
   });
 });
