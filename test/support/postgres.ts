@@ -24,7 +24,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, open, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, open, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -218,13 +218,17 @@ const HBA = [
   '',
 ].join('\n');
 
-async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
+async function startLocal(flavor: PostgresFlavor, persistentDir?: string): Promise<PostgresInstance> {
   const binDir = flavor === 'embedded' ? embeddedBinDir() : debianBinDir();
   if (binDir === null) throw new Error(`PostgreSQL flavour '${flavor}' is not available on this machine`);
   const runAs = postgresOsUser();
-  const password = `pw-${randomBytes(9).toString('base64url')}`;
-
-  const baseDir = await mkdtemp(path.join(tmpdir(), `sluice-pg-${flavor}-`));
+  // A persistent server (the demo's) keeps its directory, data and password across runs.
+  const baseDir = persistentDir ?? (await mkdtemp(path.join(tmpdir(), `sluice-pg-${flavor}-`)));
+  if (persistentDir !== undefined) await mkdir(persistentDir, { recursive: true });
+  const passwordFile = path.join(baseDir, 'password');
+  const existing = persistentDir === undefined ? '' : (await readFile(passwordFile, 'utf8').catch(() => '')).trim();
+  const password = existing !== '' ? existing : `pw-${randomBytes(9).toString('base64url')}`;
+  const removeDir = () => (persistentDir === undefined ? rm(baseDir, { recursive: true, force: true }) : Promise.resolve());
   let reaper: Reaper | undefined;
   let child: ChildProcess | undefined;
   try {
@@ -236,25 +240,29 @@ async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
       await writeFile(file, content, { mode: 0o600 });
       if (runAs.uid !== undefined && runAs.gid !== undefined) await chown(file, runAs.uid, runAs.gid);
     };
-    await writeOwned(pwFile, `${password}\n`);
+    const initialised = existing !== '' && (await readFile(path.join(dataDir, 'PG_VERSION'), 'utf8').catch(() => '')) !== '';
+    if (!initialised) {
+      await writeOwned(pwFile, `${password}\n`);
+      if (persistentDir !== undefined) await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
 
-    await runToCompletion(
-      path.join(binDir, 'initdb'),
-      [
-        `--pgdata=${dataDir}`,
-        `--username=${USER}`,
-        `--pwfile=${pwFile}`,
-        '--auth=scram-sha-256',
-        '--encoding=UTF8',
-        '--locale=C',
-        '--no-sync',
-        '--no-instructions',
-      ],
-      runAs,
-      baseDir,
-    );
-    await rm(pwFile, { force: true });
-    await writeOwned(path.join(dataDir, 'pg_hba.conf'), HBA);
+      await runToCompletion(
+        path.join(binDir, 'initdb'),
+        [
+          `--pgdata=${dataDir}`,
+          `--username=${USER}`,
+          `--pwfile=${pwFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+          '--no-sync',
+          '--no-instructions',
+        ],
+        runAs,
+        baseDir,
+      );
+      await rm(pwFile, { force: true });
+      await writeOwned(path.join(dataDir, 'pg_hba.conf'), HBA);
+    }
 
     // The port can be taken between freePort() and bind; retry a few times.
     let port = 0;
@@ -277,7 +285,7 @@ async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
       if (pid === undefined) throw new Error('could not spawn postgres');
       child.unref();
       child.on('error', () => {});
-      reaper = startReaper({ processGroups: [pid], paths: [baseDir] });
+      reaper = startReaper({ processGroups: [pid], paths: persistentDir === undefined ? [baseDir] : [] });
       try {
         await waitUntilReady(child, dataDir, logFile);
         break;
@@ -295,7 +303,8 @@ async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
     await admin.connect();
     let version: number;
     try {
-      await admin.query(`CREATE DATABASE ${DATABASE}`);
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+      if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
       const res = await admin.query<{ server_version_num: string }>('SHOW server_version_num');
       version = Math.floor(Number.parseInt(res.rows[0]?.server_version_num ?? '0', 10) / 10_000);
     } finally {
@@ -315,25 +324,28 @@ async function startLocal(flavor: PostgresFlavor): Promise<PostgresInstance> {
       version,
       flavor,
       stop() {
-        stopping ??= stopServer(server, baseDir, watchdog);
+        stopping ??= stopServer(server, persistentDir === undefined ? baseDir : null, watchdog);
         return stopping;
       },
     };
   } catch (err) {
-    if (child !== undefined) await stopServer(child, baseDir, reaper);
-    else await rm(baseDir, { recursive: true, force: true });
+    if (child !== undefined) await stopServer(child, persistentDir === undefined ? baseDir : null, reaper);
+    else await removeDir();
     throw err;
   }
 }
 
-/** Immediate shutdown (the data is thrown away anyway), then SIGKILL of the group as a fallback, then rm. */
-async function stopServer(child: ChildProcess, baseDir: string, reaper: Reaper | undefined): Promise<void> {
+/**
+ * Immediate shutdown (the data is thrown away anyway), then SIGKILL of the group as a fallback, then rm.
+ * A persistent server (baseDir null) gets a fast shutdown instead, which checkpoints, and keeps its directory.
+ */
+async function stopServer(child: ChildProcess, baseDir: string | null, reaper: Reaper | undefined): Promise<void> {
   const pid = child.pid;
   if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
     child.ref();
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
-      process.kill(pid, 'SIGQUIT');
+      process.kill(pid, baseDir === null ? 'SIGINT' : 'SIGQUIT');
     } catch {
       // already gone
     }
@@ -343,7 +355,7 @@ async function stopServer(child: ChildProcess, baseDir: string, reaper: Reaper |
       } catch {
         // already gone
       }
-    }, 5_000);
+    }, baseDir === null ? 30_000 : 5_000);
     await exited;
     clearTimeout(timer);
   }
@@ -355,11 +367,21 @@ async function stopServer(child: ChildProcess, baseDir: string, reaper: Reaper |
       // group empty
     }
   }
-  await rm(baseDir, { recursive: true, force: true, maxRetries: 3 });
+  if (baseDir !== null) await rm(baseDir, { recursive: true, force: true, maxRetries: 3 });
   reaper?.disarm();
 }
 
-export function startPostgres(options?: { flavor?: PostgresFlavor }): Promise<PostgresInstance> {
+export interface StartPostgresOptions {
+  readonly flavor?: PostgresFlavor;
+  /**
+   * Keep the server's directory (data, password, log) here across runs instead of a temporary one that is removed
+   * on stop; `POSTGRES_URL` does not apply. For the demo.
+   */
+  readonly persistentDir?: string;
+}
+
+export function startPostgres(options?: StartPostgresOptions): Promise<PostgresInstance> {
+  if (options?.persistentDir !== undefined) return startLocal(options.flavor ?? 'embedded', options.persistentDir);
   const external = process.env['POSTGRES_URL'];
   if (external !== undefined && external !== '') return externalPostgres(external);
   return startLocal(options?.flavor ?? 'embedded');
