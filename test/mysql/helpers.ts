@@ -70,9 +70,23 @@ export async function drive(
   const timer = setTimeout(() => void src.stop(), timeoutMs);
   let timedOut = false;
   const started = Date.now();
+  const TICK = Symbol('tick');
   try {
+    let pending: Promise<IteratorResult<SourceBatch>> | null = null;
     for (;;) {
-      const step = await iterator.next();
+      pending ??= iterator.next();
+      const step = await Promise.race([pending, new Promise<typeof TICK>((r) => setTimeout(() => r(TICK), 250))]);
+      if (step === TICK) {
+        // the condition may depend on the test's own progress (e.g. writers done), not only on new batches
+        const lastBatch = batches[batches.length - 1];
+        if (lastBatch && done(events, lastBatch)) break;
+        if (Date.now() - started >= timeoutMs) {
+          timedOut = true;
+          break;
+        }
+        continue;
+      }
+      pending = null;
       if (step.done) {
         if (Date.now() - started >= timeoutMs) timedOut = true;
         break;
@@ -87,8 +101,9 @@ export async function drive(
     await src.stop();
     await iterator.return?.(undefined);
   }
-  if (timedOut) throw new Error(`timed out after ${timeoutMs} ms with ${events.length} events`);
-  return { events, batches, offset: last };
+  const result = { events, batches, offset: last };
+  if (timedOut) throw Object.assign(new Error(`timed out after ${timeoutMs} ms with ${events.length} events`), { result });
+  return result;
 }
 
 export function dataEvents(events: readonly ChangeEvent[], topic?: string): ChangeEvent[] {
