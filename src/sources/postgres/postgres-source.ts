@@ -504,6 +504,11 @@ export class PostgresSource implements Source {
             after = rowFromTuple(model, m.newTuple, m.oldTuple, this.logger);
             beforeKey = pkText(rel, old);
             afterKey = pkText(rel, m.newTuple);
+            if (before !== null && beforeKey === null && rel.pkIndexes.length > 0) {
+              // REPLICA IDENTITY USING INDEX on other columns: the old tuple has no primary key values. Take the key as
+              // unchanged rather than invent a key change (see docs/postgres.md).
+              for (const k of model.keyColumns) before[k] = after[k];
+            }
           } else {
             const old = m.oldTuple ?? m.keyTuple;
             before = old ? rowFromTuple(model, old, null, this.logger) : null;

@@ -59,6 +59,13 @@ export function keylessProblems(captured: readonly TableInfo[]): Problem[] {
           `its change events have no key and, once it is in a publication that publishes updates and deletes, Postgres rejects ` +
           `UPDATE and DELETE on it. Run ALTER TABLE ${qualified(t)} REPLICA IDENTITY FULL; (or add a primary key)`,
       });
+    } else if (t.replicaIdentity === 'i' && !noKey && !t.primaryKey.every((k) => t.replicaIndexColumns.includes(k))) {
+      out.push({
+        severity: 'warning',
+        message:
+          `table ${t.schema}.${t.name} has REPLICA IDENTITY USING INDEX on (${t.replicaIndexColumns.join(', ')}), which does not hold its primary key: ` +
+          `delete events cannot carry the deleted row's key. Run ALTER TABLE ${qualified(t)} REPLICA IDENTITY FULL; (or DEFAULT)`,
+      });
     } else if (noKey) {
       out.push({
         severity: 'warning',
