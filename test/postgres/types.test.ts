@@ -173,7 +173,7 @@ describe(`Postgres type mapping (${flavor})`, () => {
     const expectedPoint = { ...EXPECTED, c_point: { x: 1.5, y: -2, wkb: (after(ev[0]!)['c_point'] as StructValue)['wkb'], srid: null } };
     for (const [i, id] of [[0, 1], [2, 3]] as const) {
       const row = after(ev[i]!);
-      const want = { ...expectedPoint, id };
+      const want: StructValue = { ...expectedPoint, id };
       for (const k of Object.keys(want)) {
         assert.deepEqual(normalize(row[k]), normalize(want[k]), `column ${k} (${ev[i]!['op']})`);
       }
