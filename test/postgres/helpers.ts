@@ -38,6 +38,8 @@ export interface Committed {
   readonly events: ChangeEvent[];
   readonly batches: SourceBatch[];
   offset: SourceOffset | null;
+  /** events seen (kept or not) */
+  count?: number;
 }
 
 /**
@@ -49,25 +51,44 @@ export async function drive(
   source: PostgresSource,
   start: SourceOffset | null,
   until: (c: Committed) => boolean,
-  options: { timeoutMs?: number; into?: Committed; onBatch?: (b: SourceBatch, c: Committed) => void | Promise<void> } = {},
+  options: {
+    timeoutMs?: number;
+    into?: Committed;
+    onBatch?: (b: SourceBatch, c: Committed) => void | Promise<void>;
+    /** false: count events but do not keep them (memory tests) */
+    keepEvents?: boolean;
+    /** acknowledge acknowledgeable batches (default true) */
+    acknowledge?: boolean;
+  } = {},
 ): Promise<Committed> {
   const committed: Committed = options.into ?? { events: [], batches: [], offset: start };
   const timeoutMs = options.timeoutMs ?? 60_000;
   const iterator = source.stream(start)[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  // No Promise.race against a long-lived timeout promise: every race would leave a reaction on it that keeps the
+  // resolved batch alive. On timeout the source is stopped, which ends the iterator.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void source.stop();
+  }, timeoutMs);
   try {
     if (until(committed)) return committed;
     for (;;) {
-      const next = await Promise.race([iterator.next(), timeout]);
-      if (next === 'timeout') throw new Error(`drive: timed out after ${timeoutMs} ms with ${committed.events.length} events`);
+      const next = await iterator.next();
+      if (timedOut) throw new Error(`drive: timed out after ${timeoutMs} ms with ${committed.count ?? committed.events.length} events`);
       if (next.done) break;
       const b = next.value;
-      committed.events.push(...b.events);
-      committed.batches.push(b);
+      if (options.keepEvents !== false) {
+        committed.events.push(...b.events);
+        committed.batches.push(b);
+      } else {
+        committed.batches.push({ events: [], offset: b.offset, ...(b.acknowledgeable === undefined ? {} : { acknowledgeable: b.acknowledgeable }) });
+        if (committed.batches.length > 100) committed.batches.splice(0, committed.batches.length - 100);
+      }
+      committed.count = (committed.count ?? 0) + b.events.length;
       committed.offset = b.offset;
       await options.onBatch?.(b, committed);
-      if (b.acknowledgeable) await source.acknowledge(b.offset);
+      if (b.acknowledgeable && options.acknowledge !== false) await source.acknowledge(b.offset);
       if (until(committed)) break;
     }
   } finally {
@@ -116,4 +137,46 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 
 export function newSource(config: ConnectorConfig): PostgresSource {
   return new PostgresSource(config, { logger: quietLogger });
+}
+
+/**
+ * Applies change events in order to a model of the table, strictly: a read or create of a key already present, an
+ * update or delete of a key absent, or an update whose `v` is not the previous `v` + 1 is a duplicate or a loss,
+ * and throws. Returns the rows by key (JSON of the key struct).
+ */
+export function strictReplay(events: readonly ChangeEvent[], topic: string): Map<string, StructValue> {
+  const state = new Map<string, StructValue>();
+  const k = (row: StructValue): string => String(row['id']);
+  for (const e of events) {
+    if (e.topic !== topic || e.value === null) continue;
+    const v = e.value as StructValue;
+    const op = v['op'];
+    const b = v['before'] as StructValue | null;
+    const a = v['after'] as StructValue | null;
+    const where = `${String(op)} ${JSON.stringify(a ?? b, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))}`;
+    switch (op) {
+      case 'r':
+      case 'c':
+        if (state.has(k(a!))) throw new Error(`duplicate ${where}: key already present`);
+        state.set(k(a!), a!);
+        break;
+      case 'u': {
+        const prev = state.get(k(a!));
+        if (!prev) throw new Error(`update of a missing row: ${where}`);
+        if ('v' in a! && Number(a!['v']) !== Number(prev['v']) + 1) {
+          throw new Error(`update ${where} does not follow v=${String(prev['v'])}: lost or doubled update`);
+        }
+        state.set(k(a!), a!);
+        break;
+      }
+      case 'd':
+        if (!state.has(k(b!))) throw new Error(`delete of a missing row: ${where}`);
+        state.delete(k(b!));
+        break;
+      case 't':
+        state.clear();
+        break;
+    }
+  }
+  return state;
 }
