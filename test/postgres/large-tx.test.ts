@@ -108,6 +108,50 @@ describe(`Postgres large transactions (${flavor})`, () => {
     });
   }
 
+  it('drops what a streamed transaction rolled back: a whole transaction, and a subtransaction (ROLLBACK TO SAVEPOINT)', async () => {
+    await db.query(`CREATE TABLE public.big3 (id int PRIMARY KEY, pad text NOT NULL)`);
+    const ids: number[] = [];
+    const running = drive(
+      newSource(pgConfig(server, { 'slot.name': 'big_subx', 'table.include.list': 'public.big3', 'snapshot.mode': 'no_data', 'max.batch.size': 500 })),
+      null,
+      () => ids.includes(99999),
+      {
+        keepEvents: false,
+        onBatch: (b) => {
+          for (const e of b.events) if (e.value !== null) ids.push(((e.value as StructValue)['after'] as StructValue)['id'] as number);
+        },
+      },
+    );
+    await waitFor('the slot to be streamed', async () => (await slotRow(db, 'big_subx'))?.active === true);
+    const ins = (from: number, to: number) => `INSERT INTO public.big3 SELECT g, repeat('z', 100) FROM generate_series(${from}, ${to}) g`;
+    await db.query('BEGIN');
+    await db.query(ins(1, 3000));
+    await db.query('SAVEPOINT a');
+    await db.query(ins(3001, 6000));
+    await db.query('ROLLBACK TO SAVEPOINT a');
+    await db.query(ins(10001, 10100));
+    await db.query('SAVEPOINT b');
+    await db.query(ins(20001, 22000));
+    await db.query('RELEASE SAVEPOINT b');
+    await db.query('COMMIT');
+    await db.query('BEGIN');
+    await db.query(ins(30001, 35000));
+    await db.query('ROLLBACK');
+    await db.query(`INSERT INTO public.big3 VALUES (99999, 'end')`);
+    await running;
+    const expected = [
+      ...Array.from({ length: 3000 }, (_, i) => i + 1),
+      ...Array.from({ length: 100 }, (_, i) => i + 10001),
+      ...Array.from({ length: 2000 }, (_, i) => i + 20001),
+      99999,
+    ];
+    assert.deepEqual(ids, expected);
+    if (server.version >= 14) {
+      const stats = await db.query<{ n: string }>(`SELECT stream_txns::text AS n FROM pg_stat_replication_slots WHERE slot_name = 'big_subx'`);
+      assert.ok(Number(stats.rows[0]?.n ?? 0) >= 2, 'both transactions were streamed in progress');
+    }
+  });
+
   it('restarts inside a streamed transaction and skips exactly what was delivered', async () => {
     const n = 30_000;
     await db.query(`CREATE TABLE public.big2 (id int PRIMARY KEY, pad text NOT NULL)`);

@@ -140,6 +140,12 @@ describe(`Postgres type mapping (${flavor})`, () => {
     await db.query(`CREATE TABLE public.types_all (${COLUMNS})`);
     await db.query(`INSERT INTO public.types_all VALUES ${VALUES}`);
     await db.query(`INSERT INTO public.types_all (id) VALUES (2)`);
+    // Whatever the database's defaults, Sluice's sessions read values in one known text form.
+    await db.query(`ALTER DATABASE ${server.database} SET timezone = 'Asia/Kolkata'`);
+    await db.query(`ALTER DATABASE ${server.database} SET datestyle = 'SQL, DMY'`);
+    await db.query(`ALTER DATABASE ${server.database} SET intervalstyle = 'sql_standard'`);
+    await db.query(`ALTER DATABASE ${server.database} SET bytea_output = 'escape'`);
+    await db.query(`ALTER DATABASE ${server.database} SET extra_float_digits = 0`);
   });
   afterAll(async () => {
     await db?.end();
