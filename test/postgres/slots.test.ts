@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { after as afterAll, before as beforeAll, describe, it } from 'node:test';
 import pg from 'pg';
-import { OffsetError, PrerequisiteError } from '../../src/errors.js';
+import { ConnectionLostError, OffsetError, PrerequisiteError } from '../../src/errors.js';
 import type { SourceOffset } from '../../src/events/change-event.js';
 import { checkPrerequisites } from '../../src/sources/postgres/setup.js';
 import { readSettings } from '../../src/sources/postgres/settings.js';
 import { startPostgres, type PostgresFlavor, type PostgresInstance } from '../support/postgres.js';
-import { admin, drive, newSource, pgConfig, slotRow, waitFor } from './helpers.js';
+import { admin, drive, newSource, pgConfig, slotRow, waitFor, type Committed } from './helpers.js';
 
 const flavor = (process.env['SLUICE_PG_FLAVOR'] as PostgresFlavor | undefined) ?? 'embedded';
 
@@ -143,6 +143,24 @@ describe(`Postgres slots, heartbeats and prerequisites (${flavor})`, () => {
     stop = true;
     await db.query(`INSERT INTO public.hb_captured VALUES (1)`);
     await first;
+  });
+
+  it('a lost replication connection is a retriable error; a new source resumes from the last offset', async () => {
+    const config = pgConfig(server, { 'slot.name': 'lost', 'snapshot.mode': 'no_data', 'table.include.list': 'public.hb_captured' });
+    await db.query(`TRUNCATE public.hb_captured`);
+    const into: Committed = { events: [], batches: [], offset: null };
+    const running = drive(newSource(config), null, () => false, { into, timeoutMs: 30_000 });
+    await waitFor('the slot to be streamed', async () => (await slotRow(db, 'lost'))?.active === true);
+    await db.query(`INSERT INTO public.hb_captured VALUES (100)`);
+    await waitFor('the first change', () => into.events.length >= 1);
+    await db.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'lost'`);
+    await assert.rejects(running, (err: unknown) => err instanceof ConnectionLostError && err.retriable);
+    await db.query(`INSERT INTO public.hb_captured VALUES (101)`);
+    const again = await drive(newSource(config), into.offset, (c) => c.events.length >= 1);
+    assert.deepEqual(
+      again.events.map((e) => ((e.value as Record<string, unknown>)['after'] as Record<string, unknown>)['id']),
+      [101],
+    );
   });
 
   it('drops the slot on stop when slot.drop.on.stop is set; a lost slot makes a stored offset unusable', async () => {

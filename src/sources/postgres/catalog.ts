@@ -72,8 +72,8 @@ export interface ColumnInfo {
   readonly sqlType: string;
 }
 
-/** All ordinary and partitioned tables outside the system schemas. */
-export async function listTables(db: Queryable): Promise<TableInfo[]> {
+/** All ordinary and partitioned tables outside the system schemas (or the one with `oid`). */
+export async function listTables(db: Queryable, oid?: number): Promise<TableInfo[]> {
   const res = await db.query<{ oid: string; nspname: string; relname: string; relreplident: string; pk: string[] | null; ri: string[] | null }>(
     `SELECT c.oid::text AS oid, n.nspname, c.relname, c.relreplident,
             (SELECT array_agg(a.attname::text ORDER BY k.ord)
@@ -88,7 +88,9 @@ export async function listTables(db: Queryable): Promise<TableInfo[]> {
       WHERE c.relkind IN ('r', 'p')
         AND n.nspname NOT IN ('pg_catalog', 'information_schema')
         AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+        AND ($1::oid IS NULL OR c.oid = $1::oid)
       ORDER BY n.nspname, c.relname`,
+    [oid === undefined ? null : String(oid)],
   );
   return res.rows.map((r) => ({
     oid: Number(r.oid),
@@ -124,18 +126,7 @@ export async function tableColumns(db: Queryable, relationOid: number): Promise<
 }
 
 export async function tableByOid(db: Queryable, oid: number): Promise<TableInfo | null> {
-  const all = await db.query<{ nspname: string; relname: string }>(
-    `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid`,
-    [String(oid)],
-  );
-  const row = all.rows[0];
-  if (!row) return null;
-  const tables = await listTablesNamed(db, row.nspname, row.relname);
-  return tables[0] ?? null;
-}
-
-async function listTablesNamed(db: Queryable, schema: string, name: string): Promise<TableInfo[]> {
-  return (await listTables(db)).filter((t) => t.schema === schema && t.name === name);
+  return (await listTables(db, oid))[0] ?? null;
 }
 
 /** pg_type rows, loaded on demand and cached; element and base types are loaded with their arrays and domains. */

@@ -15,7 +15,7 @@ import { POSTGRES_SOURCE_SCHEMA, postgresSource } from '../../events/source-info
 import { TransactionTracker } from '../../events/transaction.js';
 import { logger as rootLogger } from '../../observability/logger.js';
 import type { Problem, Source } from '../source.js';
-import { listTables, slotInfo, tableColumns, TypeCatalog, type ServerInfo, type TableInfo } from './catalog.js';
+import { listTables, slotInfo, tableByOid, tableColumns, TypeCatalog, type ServerInfo, type TableInfo } from './catalog.js';
 import { maxLsn, type Lsn } from './lsn.js';
 import {
   decodeOffset,
@@ -83,7 +83,6 @@ export class PostgresSource implements Source {
   private readonly spillDir: SpillDirectory;
   private readonly spills = new Map<number, SpillFile>();
   private cleanedUp = false;
-  private wakeIdle: (() => void) | null = null;
 
   constructor(
     private readonly config: ConnectorConfig,
@@ -127,7 +126,6 @@ export class PostgresSource implements Source {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeIdle?.();
     await this.cleanup();
   }
 
@@ -183,12 +181,10 @@ export class PostgresSource implements Source {
       const offset = raw ? decodeOffset(raw) : null;
       const meta = await this.connectMeta();
       const { problems, info, captured } = await checkPrerequisites(meta, s);
-      const slotBusy = problems.filter((p) => p.severity === 'error');
-      if (slotBusy.length > 0) throw new PrerequisiteError(slotBusy.map((p) => p.message).join('; '));
+      const errors = problems.filter((p) => p.severity === 'error');
+      if (errors.length > 0) throw new PrerequisiteError(errors.map((p) => p.message).join('; '));
       for (const p of problems) this.logger.warn(p.message);
-      if (await applyReplicaIdentities(meta, s, captured, this.logger)) {
-        // identities changed: nothing else to do, the Relation messages carry them
-      }
+      await applyReplicaIdentities(meta, s, captured, this.logger);
       await ensurePublication(meta, s, captured, this.logger);
 
       const slot = await slotInfo(meta, s.slotName);
@@ -248,6 +244,12 @@ export class PostgresSource implements Source {
       }
       if (s.snapshotMode === 'initial_only') {
         this.logger.info('snapshot.mode=initial_only: the snapshot is complete, not streaming');
+        if (!s.dropSlotOnStop) {
+          this.logger.warn(
+            `replication slot ${s.slotName} stays and retains WAL until a connector streams from it; ` +
+              `drop it (SELECT pg_drop_replication_slot('${s.slotName}')) or set slot.drop.on.stop=true if nothing will stream`,
+          );
+        }
         return;
       }
       yield* this.streamPhase(info, startLsn, base);
@@ -431,7 +433,7 @@ export class PostgresSource implements Source {
         relations.set(m.relationId, null);
         return;
       }
-      const all = (await listTables(meta)).find((t) => t.oid === m.relationId) ?? null;
+      const all = await tableByOid(meta, m.relationId);
       const cols = all ? await tableColumns(meta, m.relationId) : [];
       const notNull = new Map(cols.map((c) => [c.name, c] as const));
       await types.ensure(m.columns.map((c) => c.typeOid));
