@@ -186,28 +186,23 @@ export class ReplicationStream implements AsyncIterable<ReplicationFrame> {
     sql: string,
     private readonly statusIntervalMs: number,
   ) {
-    const self = this;
     const submittable = {
-      submit(connection: PgConnection) {
-        self.connection = connection;
+      submit: (connection: PgConnection) => {
+        this.connection = connection;
         connection.query(sql);
       },
-      handleCopyData(msg: { chunk: Buffer }) {
-        self.onCopyData(msg.chunk);
+      handleCopyData: (msg: { chunk: Buffer }) => this.onCopyData(msg.chunk),
+      handleCopyInResponse: () => undefined,
+      handleRowDescription: () => undefined,
+      handleDataRow: () => undefined,
+      handleCommandComplete: () => undefined,
+      handleEmptyQuery: () => undefined,
+      handlePortalSuspended: () => undefined,
+      handleReadyForQuery: () => {
+        this.ended = true;
+        this.wake();
       },
-      handleCopyInResponse() {},
-      handleRowDescription() {},
-      handleDataRow() {},
-      handleCommandComplete() {},
-      handleEmptyQuery() {},
-      handlePortalSuspended() {},
-      handleReadyForQuery() {
-        self.ended = true;
-        self.wake();
-      },
-      handleError(err: Error) {
-        self.fail(translateReplicationError(err));
-      },
+      handleError: (err: Error) => this.fail(translateReplicationError(err)),
     };
     // pg routes CopyBothResponse ('W') as replicationStart without calling us; we learn we are streaming from the
     // first frame or, for an idle slot, from the absence of an error shortly after.
