@@ -282,8 +282,12 @@ export class BinlogSource implements Source {
       position = { ...position, gtids: await mariaDbGtidAt(ctl, position.file, position.pos) };
       start = { ...start, position };
     }
-    const useGtid =
-      position.gtids !== null && position.gtids !== '' && (facts.flavor === 'mariadb' || (facts.gtidMode ?? '').toUpperCase() === 'ON');
+    const resumeBy = resumeMode(config);
+    const gtidsOn = facts.flavor === 'mariadb' || (facts.gtidMode ?? '').toUpperCase() === 'ON';
+    if (resumeBy === 'gtid' && !gtidsOn) {
+      throw new ConfigError(`${RESUME_MODE_PROPERTY}=gtid but the server runs with gtid_mode=${facts.gtidMode ?? 'OFF'}`);
+    }
+    const useGtid = resumeBy !== 'position' && position.gtids !== null && position.gtids !== '' && gtidsOn;
     const from: BinlogStartPosition = useGtid
       ? { kind: 'gtid', gtids: position.gtids! }
       : { kind: 'file', file: position.file, pos: Number(position.pos) };
@@ -324,6 +328,21 @@ export class BinlogSource implements Source {
       this.control = null;
     }
   }
+}
+
+/**
+ * Sluice's own knob (not a Debezium property): how the binlog is resumed. `auto` (default) uses the GTID set when
+ * the server has GTIDs (always on MariaDB; gtid_mode=ON on MySQL) and file/position otherwise; `position` always
+ * uses file/position (same server only); `gtid` requires GTIDs.
+ */
+export const RESUME_MODE_PROPERTY = 'binlog.resume.mode';
+
+function resumeMode(config: ConnectorConfig): 'auto' | 'gtid' | 'position' {
+  const v = String((config as Record<string, unknown>)[RESUME_MODE_PROPERTY] ?? 'auto').toLowerCase();
+  if (v !== 'auto' && v !== 'gtid' && v !== 'position') {
+    throw new ConfigError(`${RESUME_MODE_PROPERTY} must be auto, gtid or position, not '${v}'`);
+  }
+  return v;
 }
 
 /** Binlog connection errors as typed errors: a purged position is an OffsetError, the rest retriable. */
