@@ -113,6 +113,8 @@ describe(`Postgres slots, heartbeats and prerequisites (${flavor})`, () => {
     const p2 = await newSource(noRepl).validate();
     assert.ok(p2.some((p) => p.severity === 'error' && p.message.includes('ALTER ROLE "norepl" REPLICATION')), JSON.stringify(p2));
     await assert.rejects(drive(newSource(noRepl), null, () => false), (err: unknown) => err instanceof PrerequisiteError && /ALTER ROLE "norepl" REPLICATION/.test(err.message));
+    const p3 = await newSource(pgConfig({ ...server, user: 'norepl', password: 'pw' }, { 'slot.name': 'val3', 'publication.name': 'p_all' })).validate();
+    assert.ok(p3.some((p) => p.severity === 'error' && p.message.includes('only a superuser may create a FOR ALL TABLES publication')), JSON.stringify(p3));
   });
 
   it('names wal_level = logical and the restart when the server runs with wal_level replica', async () => {

@@ -3,6 +3,7 @@
  * configured to make (publication autocreate, replica.identity.autoset.values).
  */
 import type { Logger } from 'pino';
+import { PrerequisiteError } from '../../errors.js';
 import type { Problem } from '../source.js';
 import { listTables, publicationInfo, serverInfo, slotInfo, type Queryable, type ServerInfo, type TableInfo } from './catalog.js';
 import { quoteIdent } from './replication-connection.js';
@@ -102,6 +103,13 @@ export async function checkPrerequisites(db: Queryable, settings: PgSettings): P
           `publication "${settings.publicationName}" does not exist and publication.autocreate.mode is disabled: ` +
           `create it with: ${publicationStatement(settings, captured)};`,
       });
+    } else if (!info.superuser && publicationStatement(settings, captured).endsWith('FOR ALL TABLES')) {
+      problems.push({
+        severity: 'error',
+        message:
+          `publication "${settings.publicationName}" does not exist and only a superuser may create a FOR ALL TABLES publication: ` +
+          `run as a superuser: ${publicationStatement(settings, captured)}; or set publication.autocreate.mode=filtered (needs ownership of the captured tables)`,
+      });
     } else if (!info.superuser) {
       const createPriv = await db.query<{ ok: boolean }>(`SELECT has_database_privilege(current_user, current_database(), 'CREATE') AS ok`);
       if (!createPriv.rows[0]?.ok) {
@@ -159,7 +167,13 @@ export async function ensurePublication(db: Queryable, settings: PgSettings, cap
   if (!pub) {
     const sql = publicationStatement(settings, captured);
     logger.info({ publication: settings.publicationName }, `creating publication: ${sql}`);
-    await db.query(sql);
+    try {
+      await db.query(sql);
+    } catch (err) {
+      throw new PrerequisiteError(`could not create publication "${settings.publicationName}" (${(err as Error).message}): run as a privileged user: ${sql};`, {
+        cause: err,
+      });
+    }
     return;
   }
   if (settings.publicationMode === 'filtered' && !pub.allTables) {
