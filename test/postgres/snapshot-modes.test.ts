@@ -53,6 +53,16 @@ describe(`Postgres snapshot modes (${flavor})`, () => {
     assert.equal(again.events.length, 0);
   });
 
+  it('message.key.columns gives a table without primary key a key', async () => {
+    const c = await drive(
+      newSource(pgConfig(server, { 'slot.name': 'mkc', 'snapshot.mode': 'initial_only', 'slot.drop.on.stop': true, 'table.include.list': 'public.keyless', 'message.key.columns': 'public.keyless:a' })),
+      null,
+      () => false,
+    );
+    assert.deepEqual(c.events[0]!.key, { a: 1 });
+    assert.equal(c.events[0]!.keySchema?.name, 'srv.public.keyless.Key');
+  });
+
   it('no_data (and the legacy never) stream without reading the tables', async () => {
     for (const mode of ['no_data', 'never']) {
       const slot = `nodata_${mode}`;

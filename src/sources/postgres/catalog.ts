@@ -232,6 +232,8 @@ export interface SlotInfo {
   readonly activePid: number | null;
   readonly confirmedFlush: Lsn | null;
   readonly restartLsn: Lsn | null;
+  /** pg_replication_slots.wal_status (Postgres 13+): reserved, extended, unreserved, lost */
+  readonly walStatus: string | null;
 }
 
 export async function slotInfo(db: Queryable, name: string): Promise<SlotInfo | null> {
@@ -243,9 +245,11 @@ export async function slotInfo(db: Queryable, name: string): Promise<SlotInfo | 
     active_pid: number | null;
     cf: string | null;
     rl: string | null;
+    ws: string | null;
   }>(
-    `SELECT plugin, slot_type, database, active, active_pid, confirmed_flush_lsn::text AS cf, restart_lsn::text AS rl
-       FROM pg_replication_slots WHERE slot_name = $1`,
+    `SELECT plugin, slot_type, database, active, active_pid, confirmed_flush_lsn::text AS cf, restart_lsn::text AS rl,
+            (to_jsonb(s) ->> 'wal_status') AS ws
+       FROM pg_replication_slots s WHERE slot_name = $1`,
     [name],
   );
   const row = res.rows[0];
@@ -259,5 +263,6 @@ export async function slotInfo(db: Queryable, name: string): Promise<SlotInfo | 
     activePid: row.active_pid,
     confirmedFlush: row.cf ? parseLsn(row.cf) : null,
     restartLsn: row.rl ? parseLsn(row.rl) : null,
+    walStatus: row.ws,
   };
 }

@@ -350,6 +350,13 @@ function translateReplicationError(err: Error): Error {
     return new PrerequisiteError(`${e.message} (the replication slot is in use by another process)`, { cause: err });
   }
   if (e.code === '42704') return new OffsetError(`${e.message}: the replication slot does not exist`, { cause: err });
+  if (/can no longer get changes|has been invalidated|wal_removed/i.test(e.message)) {
+    return new OffsetError(
+      `${e.message}: the slot lost WAL it needed (max_slot_wal_keep_size?) and cannot be streamed from. ` +
+        `Drop it (SELECT pg_drop_replication_slot(...)) and restart with snapshot.mode=when_needed to take a new snapshot`,
+      { cause: err },
+    );
+  }
   if (e.code === '42501') return new PrerequisiteError(e.message, { cause: err });
   return new ConnectionLostError(`replication stream failed: ${e.message}`, { cause: err });
 }

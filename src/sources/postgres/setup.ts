@@ -143,6 +143,14 @@ export async function checkPrerequisites(db: Queryable, settings: PgSettings): P
           `Stop that client (SELECT pg_terminate_backend(${slot.activePid ?? 'pid'});) or set slot.name to another slot`,
       });
     }
+    if (slot.walStatus === 'lost') {
+      problems.push({
+        severity: 'error',
+        message:
+          `replication slot "${settings.slotName}" has lost WAL it needed (wal_status = lost) and cannot be streamed from: ` +
+          `drop it (SELECT pg_drop_replication_slot('${settings.slotName}');) and restart with snapshot.mode=when_needed`,
+      });
+    }
     if (slot.plugin !== null && slot.plugin !== 'pgoutput') {
       problems.push({ severity: 'error', message: `replication slot "${settings.slotName}" uses plugin ${slot.plugin}; Sluice reads only pgoutput. Drop it or choose another slot.name` });
     }
