@@ -28,12 +28,12 @@ import {
 } from './offsets.js';
 import { PgOutputDecoder, decodePgOutput, type PgOutputMessage, type TupleData } from './pgoutput-decoder.js';
 import { KeyComparator, ReadFilterState, type FilterTable } from './read-filter.js';
-import { ReplicationConnection, clientConfig, quoteIdent, translateConnectError, type ReplicationStream } from './replication-connection.js';
+import { ReplicationConnection, clientConfig, translateConnectError, type ReplicationStream } from './replication-connection.js';
 import { readSettings, type PgSettings } from './settings.js';
-import { applyReplicaIdentities, capturedTables, checkPrerequisites, ensurePublication } from './setup.js';
+import { applyReplicaIdentities, checkPrerequisites, ensurePublication } from './setup.js';
 import { pruneFilter, readSnapshot, type SnapshotTable } from './snapshot.js';
 import { SpillDirectory, SpillFile } from './spill.js';
-import { buildTableModel, keyTextFromTuple, rowFromTuple, type ModelContext, type TableModel } from './tables.js';
+import { buildTableModel, rowFromTuple, type ModelContext, type TableModel } from './tables.js';
 import { parseLsn } from './lsn.js';
 
 export interface PostgresSourceDeps {
@@ -801,4 +801,3 @@ function newProgress(captured: readonly TableInfo[]): SnapshotProgress {
   };
 }
 
-export { quoteIdent, capturedTables, keyTextFromTuple };

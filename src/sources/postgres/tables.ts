@@ -103,10 +103,7 @@ export function buildTableModel(
   const custom = ctx.messageKeyColumns?.keyColumnsFor(id, includedNames) ?? null;
   if (custom !== null) keyColumns = custom;
   const byName = new Map(model.map((c) => [c.name, c] as const));
-  // Key fields are never optional.
-  const envelopeColumns = model
-    .filter((c) => c.included)
-    .map((c) => ({ name: c.name, schema: keyColumns.includes(c.name) && c.optional ? c.schema : c.schema }));
+  const envelopeColumns = model.filter((c) => c.included).map((c) => ({ name: c.name, schema: c.schema }));
   const envelope = new TableEnvelope({
     topic,
     columns: envelopeColumns,
@@ -171,15 +168,4 @@ export function rowFromText(model: TableModel, values: readonly (string | null)[
     row[c.name] = v === null || v === undefined ? (c.optional ? null : c.mapping.fallback) : c.mapping.convert(v);
   }
   return row;
-}
-
-/** The text of the key columns of a tuple (for keyset comparisons), or null if any is missing. */
-export function keyTextFromTuple(model: TableModel, tuple: TupleData): string[] | null {
-  const out: string[] = [];
-  for (const k of model.keyModelColumns) {
-    const v = tuple[k.index];
-    if (typeof v !== 'string') return null;
-    out.push(v);
-  }
-  return out;
 }
