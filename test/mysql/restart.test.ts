@@ -164,3 +164,32 @@ describe('restart while streaming', () => {
     });
   }
 });
+
+describe('transaction metadata across a restart', () => {
+  it('keeps counting a transaction split by a restart (provide.transaction.metadata=true)', async () => {
+    await admin.query('CREATE DATABASE r3; CREATE TABLE r3.a (id INT PRIMARY KEY); CREATE TABLE r3.b (id INT PRIMARY KEY)');
+    const config = connectorConfig(db, { 'database.include.list': 'r3', 'max.batch.size': 7, 'provide.transaction.metadata': true });
+    const init = await drive(source({ ...config, 'snapshot.mode': 'no_data' }), null, (_ev, b) => b.acknowledgeable === true);
+    const conn = await adminConnection(db);
+    await conn.query('BEGIN');
+    for (let i = 1; i <= 30; i++) await conn.query(`INSERT INTO r3.${i % 3 === 0 ? 'b' : 'a'} VALUES (${i})`);
+    await conn.query('COMMIT');
+    await conn.end();
+    const [[{ g }]] = (await admin.query('SELECT @@gtid_binlog_pos AS g')) as unknown as [[{ g: string }]];
+    const first = await drive(source(config), init.offset, (_ev, b) => (b.offset.row_skip as number) > 10);
+    assert.ok(first.offset?.transaction, 'the offset carries the transaction counts');
+    const second = await drive(source(config), first.offset, (ev) => ev.some((e) => e.topic === 'srv.transaction' && e.value?.status === 'END'));
+    const events = [...first.events, ...second.events];
+    const tx = events.filter((e) => e.topic === 'srv.transaction');
+    assert.deepEqual(tx.map((e) => [e.value!.status, e.value!.id]), [['BEGIN', g], ['END', g]]);
+    assert.equal(tx[1]!.value!.event_count, 30n);
+    assert.deepEqual(plainCounts(tx[1]!.value!.data_collections), { 'r3.a': '20', 'r3.b': '10' });
+    const blocks = dataEvents(events).map((e) => e.value!.transaction as { id: string; total_order: bigint });
+    assert.deepEqual(blocks.map((b) => Number(b.total_order)), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.ok(blocks.every((b) => b.id === g));
+  });
+});
+
+function plainCounts(list: unknown): Record<string, string> {
+  return Object.fromEntries((list as { data_collection: string; event_count: bigint }[]).map((c) => [c.data_collection, String(c.event_count)]));
+}

@@ -1,5 +1,6 @@
 import type { JsonValue, SourceOffset } from '../../events/change-event.js';
 import { OffsetError } from '../../errors.js';
+import type { TransactionState } from '../../events/transaction.js';
 import { gtidCovered, gtidsContain, type Flavor } from './gtid.js';
 
 /**
@@ -9,6 +10,7 @@ import { gtidCovered, gtidsContain, type Flavor } from './gtid.js';
  *   gtids          the GTID set executed at `file`/`pos` (MariaDB position or MySQL set); null when unknown
  *   row_skip       row changes of the transaction at `file`/`pos` already delivered (resume skips exactly those)
  *   snapshot       progress of a snapshot that has not finished (see SnapshotState)
+ *   transaction    provide.transaction.metadata: event counts of the transaction at file/pos so far
  *   snapshot_filter  after a snapshot taken in several consistent reads (resumed mid-way), which tables were read
  *                  at which position: streaming starts at the first and drops a table's changes that the table's
  *                  own read already contains. Dropped once streaming has passed the last read's position.
@@ -62,6 +64,8 @@ export interface BinlogOffset {
   readonly rowSkip: number;
   readonly snapshot: SnapshotState | null;
   readonly filter: SnapshotFilter | null;
+  /** provide.transaction.metadata: the counts of the transaction in progress (row_skip > 0) */
+  readonly transaction?: TransactionState | null;
 }
 
 function positionToJson(p: BinlogPosition): { [k: string]: JsonValue } {
@@ -101,6 +105,9 @@ export function encodeOffset(connector: 'mysql' | 'mariadb', offset: BinlogOffse
       splits: splitsToJson(s.splits),
       rows: s.rows,
     };
+  }
+  if (offset.transaction) {
+    out.transaction = { id: offset.transaction.id, total: offset.transaction.total, perCollection: { ...offset.transaction.perCollection } };
   }
   if (offset.filter) {
     out.snapshot_filter = {
@@ -169,7 +176,16 @@ export function decodeOffset(offset: SourceOffset | null): BinlogOffset | null {
       splits: splitsFromJson(f.splits),
     };
   }
-  return { position, rowSkip, snapshot, filter };
+  const t = offset.transaction as Record<string, unknown> | null | undefined;
+  const transaction: TransactionState | null =
+    t && typeof t === 'object' && typeof t.id === 'string'
+      ? {
+          id: t.id,
+          total: String(t.total ?? '0'),
+          perCollection: Object.fromEntries(Object.entries((t.perCollection ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+        }
+      : null;
+  return { position, rowSkip, snapshot, filter, transaction };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

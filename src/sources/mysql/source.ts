@@ -243,7 +243,7 @@ export class BinlogSource implements Source {
       } else if (stored.snapshot) {
         snapshot = { resume: stored.snapshot, withData: true };
       } else {
-        start = { position: stored.position, rowSkip: stored.rowSkip, filter: stored.filter };
+        start = { position: stored.position, rowSkip: stored.rowSkip, filter: stored.filter, transaction: stored.transaction ?? null };
       }
     }
 
@@ -311,6 +311,7 @@ export class BinlogSource implements Source {
           includeSchemaChanges: config['include.schema.changes'],
           skippedOperations: skipped,
           maxBatchSize: config['max.batch.size'],
+          transactionMetadata: config['provide.transaction.metadata'],
           logger: this.logger,
           reload: (what) => this.reloadDefs(what, facts, filter),
         },

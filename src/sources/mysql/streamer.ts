@@ -4,6 +4,7 @@ import type { ChangeEvent, SourceBatch } from '../../events/change-event.js';
 import type { Op } from '../../events/envelope.js';
 import type { ConnectSchema } from '../../events/schema.js';
 import { binlogSource } from '../../events/source-info.js';
+import { TransactionTracker, type TransactionState } from '../../events/transaction.js';
 import { classifyQuery, type QueryInfo } from './ddl.js';
 import type { CaptureFilter } from './filters.js';
 import { addGtid, type Flavor } from './gtid.js';
@@ -34,6 +35,8 @@ export interface StreamerContext {
   readonly includeSchemaChanges: boolean;
   readonly skippedOperations: ReadonlySet<string>;
   readonly maxBatchSize: number;
+  /** provide.transaction.metadata */
+  readonly transactionMetadata: boolean;
   readonly logger: Logger;
   /** Re-reads table definitions from information_schema (`db.table` ids, or every table of a database). */
   readonly reload: (what: { tables?: string[]; databases?: string[] }) => Promise<TableDef[]>;
@@ -43,6 +46,7 @@ export interface StreamStart {
   readonly position: BinlogPosition;
   readonly rowSkip: number;
   readonly filter: SnapshotFilter | null;
+  readonly transaction?: TransactionState | null;
 }
 
 interface Txn {
@@ -75,6 +79,9 @@ export class BinlogStreamer {
   private filter: SnapshotFilter | null;
   private readonly tables = new Map<number, MappedTable>();
   private readonly schemaChanges: SchemaChanges;
+  private readonly tracker: TransactionTracker | null;
+  /** events produced outside handle()'s return value (transaction END records) */
+  private extra: ChangeEvent[] = [];
   private warnedStatementDml = false;
 
   constructor(
@@ -89,6 +96,8 @@ export class BinlogStreamer {
     this.skip = start.rowSkip;
     this.filter = start.filter;
     this.schemaChanges = new SchemaChanges({ connector: ctx.connector, topicPrefix: ctx.topicPrefix, sourceSchema: ctx.sourceSchema });
+    this.tracker = ctx.transactionMetadata ? new TransactionTracker(ctx.topicPrefix) : null;
+    if (this.tracker && start.rowSkip > 0 && start.transaction) this.tracker.restore(start.transaction);
   }
 
   /** The offset describing everything handled so far. */
@@ -100,6 +109,7 @@ export class BinlogStreamer {
         rowSkip: Math.max(t.rows, this.skip),
         snapshot: null,
         filter: this.filter,
+        transaction: this.tracker?.state() ?? null,
       });
     }
     return encodeOffset(this.ctx.connector, { position: this.committed, rowSkip: 0, snapshot: null, filter: this.filter });
@@ -138,6 +148,10 @@ export class BinlogStreamer {
         for (const e of await produced) events.push(e);
       } else if (produced) {
         for (const e of produced) events.push(e);
+      }
+      if (this.extra.length > 0) {
+        for (const e of this.extra) events.push(e);
+        this.extra = [];
       }
       if (events.length >= this.ctx.maxBatchSize) {
         const batch = flush();
@@ -223,6 +237,7 @@ export class BinlogStreamer {
         this.ctx.logger.warn({ err: cause, gtid: t.gtid }, 'cannot add the transaction GTID to the executed set');
       }
     }
+    if (this.tracker?.inProgress) this.extra.push(this.tracker.end(BigInt(Date.now())));
     this.txn = null;
     this.skip = 0;
     this.committed = { file: this.file, pos: end > 0n ? end : this.lastEnd, gtids };
@@ -419,11 +434,20 @@ export class BinlogStreamer {
         thread: txn.thread,
         query: null,
       });
+      let transaction = null;
+      if (this.tracker) {
+        if (!this.tracker.inProgress) {
+          const id = txn.gtid ?? `${txn.file}:${txn.pos}`;
+          for (const b of this.tracker.begin(id, BigInt(e.timestamp))) out.push(b);
+        }
+        transaction = this.tracker.block(`${mapped.db}.${mapped.table}`);
+      }
       const events = version.envelope.rowEvents({
         op: op as 'c' | 'u' | 'd',
         before: beforeRaw ? version.rowValue(beforeRaw) : null,
         after: afterRaw ? version.rowValue(afterRaw) : null,
         source,
+        transaction,
       });
       for (const ev of events) out.push(ev);
     }
