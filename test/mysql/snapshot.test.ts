@@ -139,4 +139,23 @@ describe('snapshot markers and modes', () => {
     );
     assert.ok(dataEvents(res.events).some((e) => op(e) === 'r' && after(e).id === 200));
   });
+
+  it('sends heartbeats while idle, running heartbeat.action.query, and the offset follows the binlog', async () => {
+    await admin.query('CREATE TABLE modes.sluice_hb (id INT PRIMARY KEY AUTO_INCREMENT, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)');
+    const config = connectorConfig(db, {
+      'database.include.list': 'modes',
+      'snapshot.mode': 'no_data',
+      'table.include.list': 'modes\\.a',
+      'heartbeat.interval.ms': 200,
+      'heartbeat.action.query': 'INSERT INTO modes.sluice_hb () VALUES ()',
+    });
+    const res = await drive(source(config), null, (ev) => ev.filter((e) => e.topic === '__debezium-heartbeat.srv').length >= 4, 15_000);
+    const beats = res.events.filter((e) => e.topic === '__debezium-heartbeat.srv');
+    assert.deepEqual(beats[0]!.key, { serverName: 'srv' });
+    assert.equal(typeof beats[0]!.value?.ts_ms, 'bigint');
+    const positions = new Set(res.batches.map((b) => String(b.offset.pos)));
+    assert.ok(positions.size >= 2, 'the offset advanced past the heartbeat writes');
+    const [[{ n }]] = (await admin.query('SELECT COUNT(*) AS n FROM modes.sluice_hb')) as unknown as [[{ n: string }]];
+    assert.ok(Number(n) >= 3);
+  });
 });

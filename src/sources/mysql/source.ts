@@ -170,6 +170,26 @@ export class BinlogSource implements Source {
     control?.destroy();
   }
 
+  /** heartbeat.interval.ms > 0: heartbeat records while streaming; heartbeat.action.query runs first each time. */
+  private heartbeat() {
+    const c = this.config as ConnectorConfig & Record<string, unknown>;
+    const interval = Number(c['heartbeat.interval.ms'] ?? 0);
+    if (!interval || interval <= 0) return null;
+    const query = c['heartbeat.action.query'];
+    return {
+      intervalMs: interval,
+      heartbeatPrefix: String(c['topic.heartbeat.prefix'] ?? c['heartbeat.topics.prefix'] ?? '__debezium-heartbeat'),
+      ...(typeof query === 'string' && query.trim() !== ''
+        ? {
+            action: async () => {
+              this.control ??= await openQueryConnection(this.address);
+              await this.control.query(query);
+            },
+          }
+        : {}),
+    };
+  }
+
   /** Whether the binlog file of `position` is still on the server (SHOW BINARY LOGS). */
   private async positionAvailable(conn: Connection, position: BinlogPosition): Promise<boolean> {
     const logs = await binaryLogs(conn);
@@ -312,6 +332,7 @@ export class BinlogSource implements Source {
           skippedOperations: skipped,
           maxBatchSize: config['max.batch.size'],
           transactionMetadata: config['provide.transaction.metadata'],
+          heartbeat: this.heartbeat(),
           logger: this.logger,
           reload: (what) => this.reloadDefs(what, facts, filter),
         },

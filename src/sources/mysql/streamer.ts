@@ -5,6 +5,7 @@ import type { Op } from '../../events/envelope.js';
 import type { ConnectSchema } from '../../events/schema.js';
 import { binlogSource } from '../../events/source-info.js';
 import { TransactionTracker, type TransactionState } from '../../events/transaction.js';
+import { heartbeatEvent } from '../../events/heartbeat.js';
 import { classifyQuery, type QueryInfo } from './ddl.js';
 import type { CaptureFilter } from './filters.js';
 import { addGtid, type Flavor } from './gtid.js';
@@ -37,6 +38,8 @@ export interface StreamerContext {
   readonly maxBatchSize: number;
   /** provide.transaction.metadata */
   readonly transactionMetadata: boolean;
+  /** heartbeat.interval.ms > 0: a heartbeat record (with the current offset) at that interval */
+  readonly heartbeat: { readonly intervalMs: number; readonly heartbeatPrefix: string; readonly action?: () => Promise<void> } | null;
   readonly logger: Logger;
   /** Re-reads table definitions from information_schema (`db.table` ids, or every table of a database). */
   readonly reload: (what: { tables?: string[]; databases?: string[] }) => Promise<TableDef[]>;
@@ -119,6 +122,20 @@ export class BinlogStreamer {
     let events: ChangeEvent[] = [];
     let lastOffset = JSON.stringify(this.offset());
     let lastEmpty = 0;
+    const hb = this.ctx.heartbeat;
+    let lastHeartbeat = Date.now();
+    const heartbeatDue = () => hb !== null && Date.now() - lastHeartbeat >= hb.intervalMs;
+    const heartbeat = async () => {
+      lastHeartbeat = Date.now();
+      if (hb?.action) {
+        try {
+          await hb.action();
+        } catch (err) {
+          this.ctx.logger.warn({ err }, 'heartbeat.action.query failed');
+        }
+      }
+      events.push(heartbeatEvent(this.ctx.topicPrefix, BigInt(Date.now()), { heartbeatPrefix: hb!.heartbeatPrefix }));
+    };
     const flush = (): SourceBatch | null => {
       const offset = this.offset();
       const text = JSON.stringify(offset);
@@ -131,12 +148,26 @@ export class BinlogStreamer {
       events = [];
       return batch;
     };
+    let pending: Promise<AnyBinlogEvent | null> | null = null;
     for (;;) {
-      let event = this.client.poll();
+      let event: AnyBinlogEvent | null | undefined = pending ? undefined : this.client.poll();
       if (!event) {
+        if (heartbeatDue()) await heartbeat();
         const batch = flush();
         if (batch) yield batch;
-        event = (await this.client.next()) ?? undefined;
+        pending ??= this.client.next();
+        if (hb) {
+          const wait = Math.max(1, hb.intervalMs - (Date.now() - lastHeartbeat));
+          let timer: NodeJS.Timeout | undefined;
+          const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), wait)));
+          const first = await Promise.race([pending, tick]);
+          clearTimeout(timer);
+          if (first === 'tick') continue;
+          event = first;
+        } else {
+          event = await pending;
+        }
+        pending = null;
         if (!event) {
           const last = flush();
           if (last && last.events.length > 0) yield last;
@@ -154,6 +185,7 @@ export class BinlogStreamer {
         this.extra = [];
       }
       if (events.length >= this.ctx.maxBatchSize) {
+        if (heartbeatDue()) await heartbeat();
         const batch = flush();
         if (batch) yield batch;
       }
