@@ -158,4 +158,18 @@ describe('snapshot markers and modes', () => {
     const [[{ n }]] = (await admin.query('SELECT COUNT(*) AS n FROM modes.sluice_hb')) as unknown as [[{ n: string }]];
     assert.ok(Number(n) >= 3);
   });
+
+  it('stop() during a snapshot ends the stream promptly', async () => {
+    await createAccounts(admin, 'modes.many', 30_000);
+    const src = source(connectorConfig(db, { 'table.include.list': 'modes\\.many', 'max.batch.size': 100 }));
+    const iterator = src.stream(null)[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.next();
+    const t0 = Date.now();
+    await src.stop();
+    for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+      /* drain what was already produced */
+    }
+    assert.ok(Date.now() - t0 < 3000, `stopped after ${Date.now() - t0} ms`);
+  });
 });

@@ -51,6 +51,8 @@ export interface SnapshotContext {
   readonly maxBatchSize: number;
   readonly fetchSize: number;
   readonly logger: Logger;
+  /** told the snapshot's connection, so stopping the source can close it */
+  readonly onConnection?: (conn: Connection) => void;
 }
 
 export interface SnapshotResult {
@@ -91,6 +93,7 @@ async function capturedDefs(conn: Connection, ctx: SnapshotContext): Promise<Tab
 /** Opens the consistent read: lock (per strategy), position, transaction, table definitions. */
 async function open(ctx: SnapshotContext): Promise<Opened> {
   const conn = await openQueryConnection(ctx.address);
+  ctx.onConnection?.(conn);
   try {
     await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     for (const v of ['net_write_timeout', 'net_read_timeout']) {

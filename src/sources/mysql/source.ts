@@ -65,6 +65,7 @@ export class BinlogSource implements Source {
   private readonly address: ServerAddress;
   private client: BinlogClient | null = null;
   private control: Connection | null = null;
+  private snapshotConnection: Connection | null = null;
   private stopped = false;
 
   constructor(config: ConnectorConfig, deps: BinlogSourceDeps = {}) {
@@ -168,6 +169,8 @@ export class BinlogSource implements Source {
     const control = this.control;
     this.control = null;
     control?.destroy();
+    // a snapshot waiting on the server ends with its connection
+    this.snapshotConnection?.destroy();
   }
 
   /** heartbeat.interval.ms > 0: heartbeat records while streaming; heartbeat.action.query runs first each time. */
@@ -214,6 +217,22 @@ export class BinlogSource implements Source {
   }
 
   private async *run(offset: SourceOffset | null): AsyncGenerator<SourceBatch> {
+    // A source may be streamed again after stop() (an engine restart)
+    this.stopped = false;
+    try {
+      yield* this.runInner(offset);
+    } catch (err) {
+      if (this.stopped) return;
+      throw err;
+    } finally {
+      this.control?.destroy();
+      this.control = null;
+      this.snapshotConnection?.destroy();
+      this.snapshotConnection = null;
+    }
+  }
+
+  private async *runInner(offset: SourceOffset | null): AsyncGenerator<SourceBatch> {
     const config = this.config;
     const stored = decodeOffset(offset);
     const filter = this.filter();
@@ -285,6 +304,9 @@ export class BinlogSource implements Source {
           maxBatchSize: config['max.batch.size'],
           fetchSize: config['snapshot.fetch.size'],
           logger: this.logger,
+          onConnection: (conn) => {
+            this.snapshotConnection = conn;
+          },
         },
         snapshot.resume,
         snapshot.withData,
@@ -346,8 +368,6 @@ export class BinlogSource implements Source {
       throw mapBinlogError(err, position, this.connector);
     } finally {
       await client.stop();
-      this.control?.destroy();
-      this.control = null;
     }
   }
 }
