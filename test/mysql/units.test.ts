@@ -9,6 +9,8 @@ import { binlogSignature, columnFromBinlog, parseMembers } from '../../src/sourc
 import { parseGrants } from '../../src/sources/mysql/connection.js';
 import { checkServerSettings } from '../../src/sources/mysql/validate.js';
 import { Logical } from '../../src/events/schema.js';
+import { MARIADB_SOURCE_SCHEMA } from '../../src/events/source-info.js';
+import { SchemaHistory } from '../../src/sources/mysql/schema-history.js';
 
 const MODES: MappingOptions = {
   decimalMode: 'precise',
@@ -316,5 +318,56 @@ describe('start-up checks', () => {
     assert.ok(g.global.has('REPLICATION SLAVE'));
     assert.ok(g.databases.get('shop')?.has('ALL PRIVILEGES'));
     assert.deepEqual(g.roles, ['`reader`']);
+  });
+});
+
+describe('schema history', () => {
+  const history = (includeUnknownTypes: boolean, warnings: string[] = []) =>
+    new SchemaHistory({
+      topicPrefix: 'p',
+      filter: new CaptureFilter({ 'column.exclude.list': ['d\\.t\\.secret'] }),
+      mapping: { ...MODES, warn: (m) => warnings.push(m) },
+      sourceSchema: MARIADB_SOURCE_SCHEMA,
+      tombstonesOnDelete: true,
+      includeUnknownTypes,
+    });
+  const def = {
+    db: 'd',
+    table: 't',
+    columns: [
+      col('int', { name: 'id', nullable: false }),
+      col('vector', { name: 'v', position: 2, columnType: 'vector(3)' }),
+      col('varchar', { name: 'secret', position: 3, charset: 'utf8mb4' }),
+    ],
+    primaryKey: ['id'],
+    defaultCharset: 'utf8mb4',
+    comment: null,
+  };
+
+  it('keeps unknown types with a warning, or leaves them out with include.unknown.datatypes=false', () => {
+    const warnings: string[] = [];
+    const kept = history(true, warnings).version(def);
+    assert.deepEqual(kept.columns.map((c) => c.def.name), ['id', 'v']);
+    assert.equal(warnings.length, 1);
+    assert.deepEqual(history(false).version(def).columns.map((c) => c.def.name), ['id']);
+    assert.equal(kept.topic, 'p.d.t');
+    assert.deepEqual(kept.keyColumns, ['id']);
+  });
+
+  it('matches a TABLE_MAP to the current definition, or builds a version from binlog metadata', () => {
+    const h = history(true);
+    h.set({ ...def, columns: [col('int', { name: 'id', nullable: false }), col('uuid', { name: 'u', position: 2 })] });
+    const info = (name: string, columnType: string, nullable = true) => ({ name, columnType, charset: null, unsigned: undefined, members: undefined, nullable });
+    const same = h.fromTableMap('d', 't', [info('id', 'int', false), info('u', 'binary(16)')], [0]);
+    assert.equal(same.def.fromBinlog, undefined, 'the current definition');
+    assert.equal(same.columns[1]!.mapping.schema.name, Logical.Uuid);
+    const older = h.fromTableMap('d', 't', [info('id', 'int', false), info('old', 'bigint', false), info('u', 'binary(16)')], [0]);
+    assert.equal(older.def.fromBinlog, true);
+    assert.deepEqual(older.columns.map((c) => [c.def.name, c.mapping.schema.type, c.mapping.schema.optional]), [
+      ['id', 'int32', false],
+      ['old', 'int64', false],
+      ['u', 'string', true],
+    ]);
+    assert.equal(older.columns[2]!.mapping.schema.name, Logical.Uuid, 'a known column keeps its rich type');
   });
 });

@@ -39,6 +39,8 @@ export interface SchemaHistoryOptions {
   readonly mapping: MappingOptions;
   readonly sourceSchema: ConnectSchema;
   readonly tombstonesOnDelete: boolean;
+  /** include.unknown.datatypes: false leaves columns of unknown types out (Debezium's behaviour) */
+  readonly includeUnknownTypes?: boolean;
 }
 
 function defSignature(def: TableDef): string {
@@ -149,7 +151,8 @@ export class SchemaHistory {
             o.mapping.warn?.(message, { ...context, db: def.db, table: def.table });
           },
         }),
-      }));
+      }))
+      .filter((c) => o.includeUnknownTypes !== false || !c.mapping.fallback);
     const included = new Set(columns.map((c) => c.def.name));
     const override = o.filter.keyColumnsFor(def.db, def.table, columns.map((c) => c.def.name));
     const keyColumns = (override ?? def.primaryKey).filter((n) => included.has(n));

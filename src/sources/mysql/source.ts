@@ -252,6 +252,7 @@ export class BinlogSource implements Source {
       mapping: this.mapping(),
       sourceSchema,
       tombstonesOnDelete: config['tombstones.on.delete'],
+      includeUnknownTypes: config['include.unknown.datatypes'],
     });
     const skipped = new Set<string>(
       config['skipped.operations'] === undefined ? ['t'] : config['skipped.operations'].filter((o) => o !== 'none'),
