@@ -319,22 +319,6 @@ export class ReplicationStream implements AsyncIterable<ReplicationFrame> {
     }
   }
 
-  /** Waits up to `ms` for a frame to be available; true if one is (or the stream ended/failed). */
-  async waitForData(ms: number): Promise<boolean> {
-    if (this.queue.length > 0 || this.error || this.ended) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const got = await Promise.race([
-      new Promise<boolean>((resolve) => (this.waiter = { resolve: () => resolve(true) })),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-    ]);
-    clearTimeout(timer);
-    return got;
-  }
-
-  get pendingFrames(): number {
-    return this.queue.length;
-  }
-
   async *[Symbol.asyncIterator](): AsyncIterator<ReplicationFrame> {
     for (;;) {
       const f = await this.next();
