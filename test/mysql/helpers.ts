@@ -7,7 +7,7 @@ import mysql, { type Connection } from 'mysql2/promise';
 import { parseConnectorConfig, type ConnectorConfig } from '../../src/config/connector-config.js';
 import type { ChangeEvent, SourceBatch, SourceOffset } from '../../src/events/change-event.js';
 import type { StructValue } from '../../src/events/schema.js';
-import { createBinlogSource, type BinlogSource } from '../../src/sources/mysql/index.js';
+import { createBinlogSource, type BinlogSource, type BinlogSourceDeps } from '../../src/sources/mysql/index.js';
 import type { MariaDbInstance } from '../support/mariadb.js';
 import { pino } from 'pino';
 
@@ -43,8 +43,8 @@ export async function adminConnection(db: MariaDbInstance, options: mysql.Connec
   });
 }
 
-export function source(config: ConnectorConfig): BinlogSource {
-  return createBinlogSource(config, { logger: quietLogger });
+export function source(config: ConnectorConfig, deps: Omit<BinlogSourceDeps, 'logger'> = {}): BinlogSource {
+  return createBinlogSource(config, { logger: quietLogger, ...deps });
 }
 
 export interface RunResult {

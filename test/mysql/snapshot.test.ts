@@ -38,17 +38,24 @@ afterAll(async () => {
 });
 
 describe('snapshot → binlog hand-over under concurrent writes', () => {
-  for (const mode of ['minimal', 'none', 'extended'] as const) {
-    it(`snapshot.locking.mode=${mode}: every change exactly once`, async () => {
+  for (const mode of ['minimal', 'none', 'extended', 'tables'] as const) {
+    const title =
+      mode === 'tables' ? 'table locks (MySQL without RELOAD), forced on MariaDB' : `snapshot.locking.mode=${mode}`;
+    it(`${title}: every change exactly once`, async () => {
       const table = `bank.acct_${mode}`;
       const topic = `srv.bank.acct_${mode}`;
       await createAccounts(admin, table, 20_000);
       const writers = new Writers(db, table, 20_000).start();
       await sleep(300);
-      const config = connectorConfig(db, { 'table.include.list': table.replace('.', '\\.'), 'snapshot.locking.mode': mode, 'max.batch.size': 500 });
+      const config = connectorConfig(db, {
+        'table.include.list': table.replace('.', '\\.'),
+        'snapshot.locking.mode': mode === 'tables' ? 'minimal' : mode,
+        'max.batch.size': 500,
+      });
       let expected: Map<string, number> | null = null;
       const progress = new Progress(topic);
-      const run = drive(source(config), null, (events) => progress.reached(events, expected), 90_000);
+      const deps = mode === 'tables' ? { snapshotLockStrategy: 'tables' as const } : {};
+      const run = drive(source(config, deps), null, (events) => progress.reached(events, expected), 90_000);
       await sleep(2500);
       await writers.stop();
       expected = await finalState(admin, table);

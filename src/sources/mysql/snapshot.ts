@@ -53,6 +53,8 @@ export interface SnapshotContext {
   readonly logger: Logger;
   /** told the snapshot's connection, so stopping the source can close it */
   readonly onConnection?: (conn: Connection) => void;
+  /** tests only: use this locking strategy whatever the mode, flavour and grants say */
+  readonly forceStrategy?: SnapshotLockStrategy;
 }
 
 export interface SnapshotResult {
@@ -61,9 +63,11 @@ export interface SnapshotResult {
   filter: SnapshotFilter | null;
 }
 
-type Strategy = 'global' | 'tables' | 'none';
+export type SnapshotLockStrategy = 'global' | 'tables' | 'none';
+type Strategy = SnapshotLockStrategy;
 
 function strategyFor(ctx: SnapshotContext): Strategy {
+  if (ctx.forceStrategy) return ctx.forceStrategy;
   if (ctx.lockingMode === 'none') return 'none';
   if (ctx.canReload) return 'global';
   if (ctx.facts.flavor === 'mariadb') {

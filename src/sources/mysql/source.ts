@@ -22,7 +22,7 @@ import {
 import { CaptureFilter } from './filters.js';
 import { compareFilePos, decodeOffset, type BinlogPosition, type SnapshotState } from './offset.js';
 import { SchemaHistory } from './schema-history.js';
-import { runSnapshot, type SnapshotResult } from './snapshot.js';
+import { runSnapshot, type SnapshotLockStrategy, type SnapshotResult } from './snapshot.js';
 import { BinlogStreamer, type StreamStart } from './streamer.js';
 import { loadTableDefs, type TableDef } from './table-defs.js';
 import { checkMySqlEventSettings, checkPrivileges, checkServerSettings } from './validate.js';
@@ -30,6 +30,11 @@ import { BinlogClient, type BinlogStartPosition } from './zongji.js';
 
 export interface BinlogSourceDeps {
   readonly logger?: Logger;
+  /**
+   * Tests only: the snapshot's locking strategy ('global' = FLUSH TABLES WITH READ LOCK, 'tables' = LOCK TABLES on
+   * the captured tables for the whole snapshot, 'none' = lock-free), whatever the flavour and grants would choose.
+   */
+  readonly snapshotLockStrategy?: SnapshotLockStrategy;
 }
 
 type SnapshotMode = 'initial' | 'initial_only' | 'no_data' | 'when_needed' | 'always' | 'recovery';
@@ -63,6 +68,7 @@ export class BinlogSource implements Source {
   private readonly config: ConnectorConfig;
   private readonly logger: Logger;
   private readonly address: ServerAddress;
+  private readonly forceStrategy: SnapshotLockStrategy | undefined;
   private client: BinlogClient | null = null;
   private control: Connection | null = null;
   private snapshotConnection: Connection | null = null;
@@ -77,6 +83,7 @@ export class BinlogSource implements Source {
     this.config = config;
     this.logger = (deps.logger ?? defaultLogger).child({ connector: kind, name: config['topic.prefix'] });
     this.address = serverAddress(config);
+    this.forceStrategy = deps.snapshotLockStrategy;
   }
 
   private filter(): CaptureFilter {
@@ -308,6 +315,7 @@ export class BinlogSource implements Source {
           onConnection: (conn) => {
             this.snapshotConnection = conn;
           },
+          ...(this.forceStrategy ? { forceStrategy: this.forceStrategy } : {}),
         },
         snapshot.resume,
         snapshot.withData,
