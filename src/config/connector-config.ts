@@ -96,7 +96,7 @@ export const connectorConfigShape = {
   'snapshot.fetch.size': int(10240, 1),
 
   'decimal.handling.mode': z.enum(['precise', 'string', 'double']).default('precise'),
-  'time.precision.mode': z.enum(['adaptive', 'adaptive_time_microseconds', 'connect', 'isostring']).optional(),
+  'time.precision.mode': z.enum(['adaptive', 'adaptive_time_microseconds', 'connect', 'isostring', 'microseconds', 'nanoseconds']).optional(),
   'binary.handling.mode': z.enum(['bytes', 'base64', 'base64-url-safe', 'hex']).default('bytes'),
   'bigint.unsigned.handling.mode': z.enum(['long', 'precise']).default('long'),
   'interval.handling.mode': z.enum(['numeric', 'string']).default('numeric'),

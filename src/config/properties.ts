@@ -81,7 +81,8 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   p('skipped.operations', ALL, { debeziumDefault: 't' }),
   p('heartbeat.interval.ms', ALL, { debeziumDefault: '0', note: 'Unset: the Postgres source sends heartbeats every 10 s so an idle slot does not hold WAL back.' }),
   p('heartbeat.action.query', ALL),
-  p('heartbeat.topics.prefix', ALL),
+  p('heartbeat.topics.prefix', ALL, { note: 'Debezium 1.x name of `topic.heartbeat.prefix`.' }),
+  p('topic.heartbeat.prefix', ALL),
 
   // Postgres
   p('plugin.name', PG, { debeziumDefault: 'decoderbufs', note: 'Only `pgoutput` is supported.' }),
@@ -92,6 +93,11 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   p('unavailable.value.placeholder', PG),
   p('replica.identity.autoset.values', PG),
   p('status.update.interval.ms', PG),
+  p('money.fraction.digits', PG),
+  p('message.prefix.include.list', PG),
+  p('message.prefix.exclude.list', PG),
+  p('sluice.postgres.protocol.version', PG, { debeziumDefault: '(none: Sluice only)', note: 'pgoutput protocol: 2 (streams large in-progress transactions) on Postgres 14+, else 1.' }),
+  p('sluice.postgres.spill.directory', PG, { debeziumDefault: '(none: Sluice only)', note: 'Where streamed in-progress transactions wait for their commit; default the OS temp directory.' }),
 
   // engine
   p('max.batch.size', ALL, { debeziumDefault: '2048', note: 'In Sluice: the most events in one commit cycle (one sink commit).' }),
