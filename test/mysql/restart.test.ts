@@ -193,3 +193,35 @@ describe('transaction metadata across a restart', () => {
 function plainCounts(list: unknown): Record<string, string> {
   return Object.fromEntries((list as { data_collection: string; event_count: bigint }[]).map((c) => [c.data_collection, String(c.event_count)]));
 }
+
+describe('statements inside a transaction group', () => {
+  it('a SAVEPOINT or CREATE TABLE ... SELECT does not end the group: restarts inside it lose nothing', async () => {
+    await admin.query('CREATE DATABASE r4; CREATE TABLE r4.t (id INT PRIMARY KEY)');
+    const config = connectorConfig(db, { 'database.include.list': 'r4', 'max.batch.size': 4 });
+    const init = await drive(source({ ...config, 'snapshot.mode': 'no_data' }), null, (_ev, b) => b.acknowledgeable === true);
+    const conn = await adminConnection(db);
+    await conn.query('BEGIN');
+    for (let i = 1; i <= 10; i++) await conn.query(`INSERT INTO r4.t VALUES (${i})`);
+    await conn.query('SAVEPOINT s1');
+    for (let i = 11; i <= 20; i++) await conn.query(`INSERT INTO r4.t VALUES (${i})`);
+    await conn.query('SAVEPOINT s2');
+    await conn.query('INSERT INTO r4.t VALUES (99)');
+    await conn.query('ROLLBACK TO SAVEPOINT s2');
+    for (let i = 21; i <= 30; i++) await conn.query(`INSERT INTO r4.t VALUES (${i})`);
+    await conn.query('COMMIT');
+    await conn.query('CREATE TABLE r4.copy (id INT PRIMARY KEY) SELECT id FROM r4.t');
+    await conn.end();
+    const ids = (events: readonly ChangeEvent[], topic: string) => dataEvents(events, topic).map((e) => Number(after(e).id));
+    let offset = init.offset;
+    const all: ChangeEvent[] = [];
+    const done = (ev: readonly ChangeEvent[]) => ids([...all, ...ev], 'srv.r4.copy').length >= 30;
+    for (let round = 0; round < 40 && !done([]); round++) {
+      let n = 0;
+      const run = await drive(source(config), offset, (ev, b) => done(ev) || (b.events.length > 0 && ++n >= 2), 20_000);
+      all.push(...run.events);
+      offset = run.offset;
+    }
+    assert.deepEqual(ids(all, 'srv.r4.t'), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(ids(all, 'srv.r4.copy'), Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+});

@@ -306,12 +306,24 @@ export class BinlogStreamer {
         return null;
       case 'savepoint':
       case 'other':
-        if (this.txn && !this.txn.sawBegin) this.commit(next);
+        if (this.txn && this.queryEndsGroup(this.txn, e.query)) this.commit(next);
         return null;
       case 'table':
       case 'database':
         return this.ddl(e, info, next);
     }
+  }
+
+  /**
+   * Whether a QUERY event (DDL or other statement) ends its event group. MariaDB says so in the GTID event
+   * (FL_STANDALONE: DDL and other statements that are a group of their own; CREATE TABLE ... SELECT and
+   * transactions with SAVEPOINTs are not, and end at their XID). MySQL writes DDL right after its GTID event, with
+   * no BEGIN, except CREATE TABLE ... SELECT, which is logged as `CREATE TABLE ... START TRANSACTION` and rows.
+   */
+  private queryEndsGroup(txn: Txn, query: string): boolean {
+    if (txn.sawBegin) return false;
+    if (this.ctx.flavor === 'mariadb' && txn.gtid !== null) return txn.standalone;
+    return !/\bSTART\s+TRANSACTION\s*$/i.test(query);
   }
 
   private async ddl(e: QueryEvent, info: QueryInfo, next: bigint): Promise<ChangeEvent[]> {
@@ -415,7 +427,7 @@ export class BinlogStreamer {
       );
     }
     for (const t of truncates) out.push(t);
-    if (txn.standalone || !txn.sawBegin) this.commit(next);
+    if (this.queryEndsGroup(txn, e.query)) this.commit(next);
     return out;
   }
 
