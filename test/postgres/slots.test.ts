@@ -7,8 +7,6 @@ import { after as afterAll, before as beforeAll, describe, it } from 'node:test'
 import pg from 'pg';
 import { ConnectionLostError, OffsetError, PrerequisiteError } from '../../src/errors.js';
 import type { SourceOffset } from '../../src/events/change-event.js';
-import { checkPrerequisites } from '../../src/sources/postgres/setup.js';
-import { readSettings } from '../../src/sources/postgres/settings.js';
 import { startPostgres, type PostgresFlavor, type PostgresInstance } from '../support/postgres.js';
 import { admin, drive, newSource, pgConfig, slotRow, waitFor, type Committed } from './helpers.js';
 
@@ -118,19 +116,18 @@ describe(`Postgres slots, heartbeats and prerequisites (${flavor})`, () => {
   });
 
   it('names wal_level = logical and the restart when the server runs with wal_level replica', async () => {
-    // startPostgres cannot start a server with other settings yet: report the server's answer as 'replica'.
-    const fake = {
-      query: async (sql: string, params?: unknown[]) => {
-        const res = await db.query(sql, params as unknown[]);
-        if (sql.includes(`current_setting('wal_level')`)) return { ...res, rows: res.rows.map((r: Record<string, unknown>) => ({ ...r, wal_level: 'replica' })) };
-        return res;
-      },
-    } as unknown as pg.Client;
-    const { problems } = await checkPrerequisites(fake, readSettings(pgConfig(server)));
-    assert.ok(
-      problems.some((p) => p.severity === 'error' && /wal_level is 'replica'.*set wal_level = logical in postgresql\.conf.*restart/.test(p.message)),
-      JSON.stringify(problems),
-    );
+    const replica = await startPostgres({ flavor, settings: { wal_level: 'replica' } });
+    try {
+      const config = pgConfig(replica, { 'slot.name': 'walrep' });
+      const problems = await newSource(config).validate();
+      assert.ok(
+        problems.some((p) => p.severity === 'error' && /wal_level is 'replica'.*set wal_level = logical in postgresql\.conf.*restart/.test(p.message)),
+        JSON.stringify(problems),
+      );
+      await assert.rejects(drive(newSource(config), null, () => false), (err: unknown) => err instanceof PrerequisiteError && /wal_level = logical/.test(err.message));
+    } finally {
+      await replica.stop();
+    }
   });
 
   it('reports a slot in use by another process with its pid', async () => {

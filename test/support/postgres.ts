@@ -184,7 +184,7 @@ async function waitUntilReady(child: ChildProcess, dataDir: string, logFile: str
   }
 }
 
-function serverSettings(port: number, socketDir: string): string {
+function serverSettings(port: number, socketDir: string, extra: Readonly<Record<string, string>> = {}): string {
   return [
     '',
     '# --- sluice test settings ---',
@@ -205,6 +205,8 @@ function serverSettings(port: number, socketDir: string): string {
     "log_min_messages = 'warning'",
     "timezone = 'UTC'",
     "log_timezone = 'UTC'",
+    // a test's own settings come last, so they win (e.g. wal_level = replica to test the error)
+    ...Object.entries(extra).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`),
     '',
   ].join('\n');
 }
@@ -218,7 +220,11 @@ const HBA = [
   '',
 ].join('\n');
 
-async function startLocal(flavor: PostgresFlavor, persistentDir?: string): Promise<PostgresInstance> {
+async function startLocal(
+  flavor: PostgresFlavor,
+  persistentDir?: string,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<PostgresInstance> {
   const binDir = flavor === 'embedded' ? embeddedBinDir() : debianBinDir();
   if (binDir === null) throw new Error(`PostgreSQL flavour '${flavor}' is not available on this machine`);
   const runAs = postgresOsUser();
@@ -268,7 +274,7 @@ async function startLocal(flavor: PostgresFlavor, persistentDir?: string): Promi
     let port = 0;
     for (let attempt = 1; ; attempt++) {
       port = await freePort(HOST);
-      await writeOwned(path.join(dataDir, 'postgresql.auto.conf'), serverSettings(port, baseDir));
+      await writeOwned(path.join(dataDir, 'postgresql.auto.conf'), serverSettings(port, baseDir, settings));
       const log = await open(logFile, 'a');
       try {
         child = spawn(path.join(binDir, 'postgres'), ['-D', dataDir], {
@@ -378,11 +384,17 @@ export interface StartPostgresOptions {
    * on stop; `POSTGRES_URL` does not apply. For the demo.
    */
   readonly persistentDir?: string;
+  /** Extra postgresql.conf settings, e.g. `{ wal_level: 'replica' }` to start a misconfigured server. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export function startPostgres(options?: StartPostgresOptions): Promise<PostgresInstance> {
-  if (options?.persistentDir !== undefined) return startLocal(options.flavor ?? 'embedded', options.persistentDir);
+  if (options?.persistentDir !== undefined) return startLocal(options.flavor ?? 'embedded', options.persistentDir, options.settings);
   const external = process.env['POSTGRES_URL'];
-  if (external !== undefined && external !== '') return externalPostgres(external);
-  return startLocal(options?.flavor ?? 'embedded');
+  if (external !== undefined && external !== '') {
+    // A real server's settings are what they are: a test that needs other settings cannot run against it.
+    if (options?.settings !== undefined) throw new Error('startPostgres({ settings }) needs the local test server; unset POSTGRES_URL');
+    return externalPostgres(external);
+  }
+  return startLocal(options?.flavor ?? 'embedded', undefined, options?.settings);
 }
