@@ -47,7 +47,8 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   p('database.dbname', PG),
   p('database.sslmode', PG, { debeziumDefault: 'prefer' }),
   p('database.server.id', MY, { debeziumDefault: '(required)', note: 'Sluice picks a default; set it when several replicas read one server.' }),
-  p('database.connectionTimeZone', MY),
+  p('database.connectionTimeZone', MY, { status: 'ignored', note: 'Not needed: Sluice reads TIMESTAMP columns in UTC on both the snapshot and the binlog path, whatever the server or session time zone.' }),
+  p('binlog.resume.mode', MY, { debeziumDefault: '(none: Sluice only)', note: '`auto` (by GTID when the server has GTIDs, else by file/position), `gtid` or `position`.' }),
 
   // filters
   p('database.include.list', MY),
