@@ -10,7 +10,7 @@
  * average, git commit). Runs the real pipeline against local services from test/support (embedded Postgres 18,
  * MariaDB, the Kafka test broker, the Schema Registry test server), each measured run in its own process.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,7 +42,9 @@ Databases (both by default): postgres, mariadb.
                            short one to show the engine's floor)
   --profile MODE           auto (profile a run short of its target), always, never (default auto)
   --profile-rows N         events in a profile run (default 200000)
+  --node-options=FLAGS     Node/V8 flags for every measured process, e.g. --node-options="--max-old-space-size=256"
   --out FILE               JSON results (default bench/results/latest.json)
+  --report FILE            print the tables of an earlier run's JSON (no run)
   -h, --help
 `;
 
@@ -104,11 +106,19 @@ async function main(): Promise<number> {
       profile: { type: 'string', default: 'auto' },
       'profile-rows': { type: 'string' },
       out: { type: 'string' },
+      'node-options': { type: 'string' },
+      report: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.report !== undefined) {
+    // print the tables of an earlier run again
+    const earlier = JSON.parse(readFileSync(values.report, 'utf8')) as Results;
+    process.stdout.write(`${report(earlier)}\n`);
     return 0;
   }
   const picked = (values.only ?? '')
@@ -131,6 +141,7 @@ async function main(): Promise<number> {
   const resultsDir = dirname(out);
   mkdirSync(resultsDir, { recursive: true });
   const limits = !values['no-limits'];
+  if (values['node-options'] !== undefined) process.env['BENCH_NODE_OPTIONS'] = values['node-options'];
 
   const machine = machineInfo();
   const started = Date.now();
@@ -155,6 +166,7 @@ async function main(): Promise<number> {
       largeTxRows: 0,
       limits,
       profile,
+      nodeOptions: process.env['BENCH_NODE_OPTIONS'] ?? '',
     },
     services: {},
     streaming: [],
@@ -367,8 +379,30 @@ function report(r: Results): string {
         ),
     );
   }
+  const cpuRows: string[][] = [];
+  const cpuRow = (db: string, what: string, m: { detail?: { cpuUserMs: number; cpuSystemMs: number; events: number; steadyEvents?: number; steadyCpuMs?: number } | undefined; cpuSPerMillion: number; loadAverage: readonly number[] }) => {
+    const d = m.detail;
+    if (!d || d.events === 0) return;
+    cpuRows.push([db, what, int(d.events), num(d.cpuUserMs / 1000), num(d.cpuSystemMs / 1000), num(m.cpuSPerMillion), loadCell(m.loadAverage)]);
+  };
+  for (const t of [...r.streaming, ...r.memory]) cpuRow(t.dbLabel, `streaming, ${t.shapeLabel}`, t.endToEnd);
+  for (const l of r.latency) cpuRow(l.dbLabel, `latency, ${int(l.targetRate)}/s, commit.interval.ms=${l.commitIntervalMs}`, l.engine);
+  for (const s of r.snapshot) cpuRow(s.dbLabel, 'snapshot', s.endToEnd);
+  if (cpuRows.length > 0) {
+    parts.push(
+      `### CPU of the engine process (end to end runs)
+
+` +
+        table(['database', 'run', 'events', 'user s', 'system s', 'user+sys s / M events (steady)', 'load avg'], cpuRows) +
+        `
+
+user/system: the whole run from the start of the job; per million events: from the first committed event to the last ` +
+        `(no start-up, no module loading).`,
+    );
+  }
   const profiled = [...r.streaming, ...r.memory].filter((t) => t.profile);
-  for (const t of profiled) parts.push(profileSection(`${t.dbLabel}, ${t.shapeLabel}`, t.profile!));
+  for (const t of profiled) parts.push(profileSection(`${t.dbLabel}, streaming ${t.shapeLabel}`, t.profile!));
+  for (const s of r.snapshot) if (s.profile) parts.push(profileSection(`${s.dbLabel}, snapshot`, s.profile));
   if (r.findings.length > 0) parts.push(`### Findings\n\n${r.findings.map((f) => `- ${f}`).join('\n')}`);
   if (r.errors.length > 0) parts.push(`### Errors\n\n${r.errors.map((e) => `- ${e.split('\n')[0]}`).join('\n')}`);
   return parts.join('\n\n');
@@ -381,6 +415,12 @@ function profileSection(title: string, p: ProfileSummary): string {
     '\n\n' +
     table(['top functions (self time)', 'where', 'stage', 'share'], p.top.slice(0, 12).map((f) => [f.fn, f.where, f.stage, pct(f.share)]))
   );
+}
+
+function profileText(p: ProfileSummary): string {
+  const top = p.stages.slice(0, 3).map((s) => `${s.stage} ${pct(s.share)}`).join(', ');
+  const fns = p.top.slice(0, 4).map((f) => `${f.fn} (${f.where}) ${pct(f.share)}`).join('; ');
+  return `Profile, share of busy CPU: ${top}. Top functions: ${fns}`;
 }
 
 /** What falls short of the aims in the issue, and which stage is the bottleneck. */
@@ -399,11 +439,7 @@ function findings(r: Results): string[] {
           : `is ${pct(vsReader)} of the reader alone (aim: 60%)`;
       let text = `${name}: end to end ${int(e.eventsPerS)} ev/s ${verdict}`;
       if (sinkShare !== null) text += `; the KafkaSink alone does ${int(t.kafkaSink?.eventsPerS)} ev/s (e2e is ${pct(sinkShare)} of it) and a plain producer ${int(t.producer?.eventsPerS)} ev/s`;
-      if (t.profile) {
-        const top = t.profile.stages.slice(0, 3).map((s) => `${s.stage} ${pct(s.share)}`).join(', ');
-        const fns = t.profile.top.slice(0, 4).map((f) => `${f.fn} (${f.where}) ${pct(f.share)}`).join('; ');
-        text += `. Profile, share of busy CPU: ${top}. Top functions: ${fns}`;
-      }
+      if (t.profile) text += `. ${profileText(t.profile)}`;
       out.push(`${text}.`);
     }
     if (e.maxRssMB > 300) {
@@ -435,11 +471,11 @@ function findings(r: Results): string[] {
     const vs = ratio(s.endToEnd.eventsPerS, first?.eventsPerS);
     if (vs === null || !s.endToEnd.ok) continue;
     const readerVs = ratio(s.reader?.eventsPerS, first?.eventsPerS);
-    out.push(
+    let text =
       `${s.dbLabel} snapshot: end to end ${int(s.endToEnd.eventsPerS)} rows/s is ${pct(vs)} of ${first?.label} (aim: 50%)` +
-        (readerVs !== null ? `; the snapshot reader alone reaches ${pct(readerVs)} of it, so ${readerVs < 0.5 ? 'the source read itself is the bottleneck' : 'the rest of the pipeline (conversion, produce/commit) is what is missing'}` : '') +
-        '.',
-    );
+      (readerVs !== null ? `; the snapshot reader alone reaches ${pct(readerVs)} of it, so ${readerVs < 0.5 ? 'the source read itself is already short' : 'the rest of the pipeline (conversion, produce/commit) is what is missing'}` : '');
+    if (s.profile) text += `. ${profileText(s.profile)}`;
+    out.push(`${text}.`);
   }
   return out;
 }

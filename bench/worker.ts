@@ -95,7 +95,10 @@ class Meter {
     clearInterval(this.sampler);
     const cpu = this.cpuAtEnd ?? process.cpuUsage(this.cpu0);
     const rss = process.memoryUsage.rss();
-    if (rss > this.peakRss) this.peakRss = rss;
+    if (rss > this.peakRss) {
+      this.peakRss = rss;
+      this.peakBreakdown = process.memoryUsage();
+    }
     const first = this.cpuAtFirst ?? { user: 0, system: 0 };
     return {
       ok: true,

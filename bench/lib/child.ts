@@ -22,7 +22,10 @@ export interface RunningChild {
 }
 
 export function startChild(job: Job, options: ChildOptions = {}): RunningChild {
-  const execArgv = ['--import', 'tsx'];
+  // BENCH_NODE_OPTIONS (npm run bench -- --node-options "..."): V8/Node flags for every measured process, to try
+  // e.g. a heap limit
+  const extra = (process.env['BENCH_NODE_OPTIONS'] ?? '').split(/\s+/).filter(Boolean);
+  const execArgv = [...extra, '--import', 'tsx'];
   if (options.cpuProfileDir) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     // tsx's loader runs in a worker thread, which writes its own profile: keep the default names (pid.tid)

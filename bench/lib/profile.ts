@@ -6,7 +6,7 @@
  * charged to the nearest caller that belongs to a stage, so e.g. Buffer work done by the Avro encoder counts as
  * conversion.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { TsxSourceMaps } from './sourcemap.js';
 
 interface CallFrame {
@@ -90,7 +90,7 @@ function shortUrl(url: string): string {
 
 export function summariseProfile(file: string, topN = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const maps = new TsxSourceMaps();
+  const maps = new TsxSourceMaps(statSync(file).mtimeMs);
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) {

@@ -115,6 +115,7 @@ export interface SnapshotResult {
   readonly endToEnd: Measured;
   readonly reader: Measured | null;
   readonly tools: ReadonlyArray<ReturnType<typeof tool>>;
+  readonly profile: ProfileSummary | null;
 }
 
 function timeoutFor(events: number): number {
@@ -153,11 +154,11 @@ function describe(m: Measured): string {
   return `${Math.round(m.eventsPerS).toLocaleString('en-US')} ev/s (${m.events.toLocaleString('en-US')} in ${(m.ms / 1000).toFixed(1)} s, CPU ${m.cpuS.toFixed(1)} s, peak RSS ${Math.round(m.maxRssMB)} MB)`;
 }
 
-/** The profile of an engine run on the same data (from its own slot / the same position), up to profileRows events. */
-async function profileRun(db: Database, o: Options, label: string, table: string, point: StartPoint, expected: number): Promise<ProfileSummary | null> {
+/** The CPU profile of an engine run on the same data (its own slot / the same position), summarised. */
+async function profileRun(o: Options, label: string, job: EngineJob): Promise<ProfileSummary | null> {
   const dir = join(o.resultsDir, 'profiles', `${label}-${o.runTag}`);
-  o.log(`  profiling the engine (${expected.toLocaleString('en-US')} events, node --cpu-prof)…`);
-  const child = startChild(engineJob(db, o, `${label}-prof-${o.runTag}`, table, point, point.slots['prof'], expected), { cpuProfileDir: dir });
+  o.log(`  profiling the engine (${(job.expected ?? 0).toLocaleString('en-US')} events, node --cpu-prof)…`);
+  const child = startChild(job, { cpuProfileDir: dir });
   const r = await child.result;
   if (!r.ok) {
     o.log(`  profile run failed: ${r.error?.split('\n')[0] ?? '?'}`);
@@ -216,7 +217,7 @@ export async function throughput(db: Database, o: Options, shape: Shape, parts: 
     let profile: ProfileSummary | null = null;
     const short = reader.ok && endToEnd.ok && endToEnd.eventsPerS < 0.6 * reader.eventsPerS;
     if (o.profile === 'always' || (o.profile === 'auto' && short)) {
-      profile = await profileRun(db, o, label, table, point, Math.min(o.rows, o.profileRows));
+      profile = await profileRun(o, label, engineJob(db, o, `${label}-prof-${o.runTag}`, table, point, point.slots['prof'], Math.min(o.rows, o.profileRows)));
     }
     return {
       db: db.name,
@@ -312,7 +313,7 @@ export async function snapshot(db: Database, o: Options): Promise<SnapshotResult
   const table = 'bench_snapshot';
   o.log(`\n[${db.label}] snapshot of ${o.snapshotRows.toLocaleString('en-US')} rows`);
   await db.prepare(table);
-  const snapSlots = { offset: null, slots: { reader: `${table}_reader`, e2e: `${table}_e2e` } } satisfies StartPoint;
+  const snapSlots = { offset: null, slots: { reader: `${table}_reader`, e2e: `${table}_e2e`, prof: `${table}_prof` } } satisfies StartPoint;
   try {
     const slice = Math.min(200_000, o.snapshotRows);
     const loadMs = await db.load(table, o.snapshotRows, { shape: 'large', minTx: slice, maxTx: slice });
@@ -324,7 +325,15 @@ export async function snapshot(db: Database, o: Options): Promise<SnapshotResult
     await db.release({ offset: null, slots: { reader: snapSlots.slots.reader } });
     const endToEnd = measured(await runChild(engineJob(db, o, `${db.name}-snap-e2e-${o.runTag}`, table, null, snapSlots.slots.e2e, o.snapshotRows, true)));
     o.log(`  end to end:   ${describe(endToEnd)}`);
-    return { db: db.name, dbLabel: db.label, rows: o.snapshotRows, endToEnd, reader, tools };
+    let profile: ProfileSummary | null = null;
+    const first = tools[0];
+    const short = endToEnd.ok && first !== undefined && endToEnd.eventsPerS < 0.5 * first.eventsPerS;
+    if (o.profile === 'always' || (o.profile === 'auto' && short)) {
+      await db.release({ offset: null, slots: { e2e: snapSlots.slots.e2e } });
+      const label = `${db.name}-snapshot`;
+      profile = await profileRun(o, label, engineJob(db, o, `${label}-prof-${o.runTag}`, table, null, snapSlots.slots.prof, Math.min(o.snapshotRows, o.profileRows), true));
+    }
+    return { db: db.name, dbLabel: db.label, rows: o.snapshotRows, endToEnd, reader, tools, profile };
   } finally {
     await db.release(snapSlots);
     await db.dropTable(table);

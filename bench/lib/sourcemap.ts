@@ -1,8 +1,8 @@
 /**
  * Maps a position in code compiled by tsx back to the TypeScript line, for CPU profiles: tsx prints each module
  * on (nearly) one line, so a profile's line numbers alone say nothing. tsx keeps every compiled module in its
- * cache directory (`<tmpdir>/tsx-<uid>/`, JSON `{ code, map }`); the newest entry for a file is the code the
- * profiled process ran (it was compiled or reused just before).
+ * cache directory (`<tmpdir>/tsx-<uid>/`, JSON `{ code, map }`); the newest entry for a file written before the
+ * profile ended is the code the profiled process ran (it was compiled, or reused, when the process loaded it).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -60,7 +60,8 @@ function decodeMappings(mappings: string): Segments {
 export class TsxSourceMaps {
   private readonly bySource = new Map<string, { mtime: number; raw: RawMap; segments: Segments | null }>();
 
-  constructor(cacheDir = join(tmpdir(), `tsx-${userInfo().uid}`)) {
+  /** `notAfterMs`: ignore cache entries written after this time (by other processes, after the profiled run). */
+  constructor(notAfterMs = Number.POSITIVE_INFINITY, cacheDir = join(tmpdir(), `tsx-${userInfo().uid}`)) {
     let files: string[];
     try {
       files = readdirSync(cacheDir);
@@ -71,7 +72,7 @@ export class TsxSourceMaps {
       const path = join(cacheDir, f);
       try {
         const st = statSync(path);
-        if (!st.isFile() || st.size > 20_000_000) continue;
+        if (!st.isFile() || st.size > 20_000_000 || st.mtimeMs > notAfterMs) continue;
         const entry = JSON.parse(readFileSync(path, 'utf8')) as { map?: RawMap };
         const src = entry.map?.sources[0];
         if (!entry.map || !src) continue;
