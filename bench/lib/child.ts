@@ -10,6 +10,8 @@ export interface ChildOptions {
   /** write a V8 CPU profile (node --cpu-prof) into this directory under this name */
   /** write V8 CPU profiles (node --cpu-prof) into this directory (one per thread; the main thread's is tid 0) */
   readonly cpuProfileDir?: string;
+  /** Node/V8 flags for this child (after BENCH_NODE_OPTIONS) */
+  readonly nodeFlags?: readonly string[];
   /** extra environment */
   readonly env?: Record<string, string>;
 }
@@ -25,7 +27,7 @@ export function startChild(job: Job, options: ChildOptions = {}): RunningChild {
   // BENCH_NODE_OPTIONS (npm run bench -- --node-options "..."): V8/Node flags for every measured process, to try
   // e.g. a heap limit
   const extra = (process.env['BENCH_NODE_OPTIONS'] ?? '').split(/\s+/).filter(Boolean);
-  const execArgv = [...extra, '--import', 'tsx'];
+  const execArgv = [...extra, ...(options.nodeFlags ?? []), '--import', 'tsx'];
   if (options.cpuProfileDir) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     // tsx's loader runs in a worker thread, which writes its own profile: keep the default names (pid.tid)

@@ -87,8 +87,16 @@ export interface ThroughputResult {
   readonly serverDecode: ReturnType<typeof tool> | null;
   readonly producer: Measured | null;
   readonly kafkaSink: Measured | null;
+  /** the memory run again with the V8 heap capped (CAPPED_HEAP_FLAGS): does the live data fit? */
+  readonly cappedHeap: Measured | null;
   readonly profile: ProfileSummary | null;
 }
+
+/**
+ * For the memory run: the same end-to-end run with V8's heap capped. If it completes at about the same rate with
+ * a much lower RSS, the uncapped peak is heap growth (garbage not yet collected), not data the pipeline holds.
+ */
+export const CAPPED_HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'] as const;
 
 export interface LatencyResult {
   readonly db: string;
@@ -178,7 +186,7 @@ export async function throughput(db: Database, o: Options, shape: Shape, parts: 
   const label = `${db.name}-${shape}`;
   o.log(`\n[${db.label}] streaming, ${o.rows.toLocaleString('en-US')} rows, ${describeShape(spec)}`);
   await db.prepare(table);
-  const purposes = parts.limits ? ['e2e', 'reader', 'server', 'prof'] : ['e2e', 'reader', 'prof'];
+  const purposes = [...(parts.limits ? ['e2e', 'reader', 'server', 'prof'] : ['e2e', 'reader', 'prof']), ...(shape === 'single' ? ['cap'] : [])];
   const point = await db.capture(table, purposes);
   try {
     const loadMs = await db.load(table, o.rows, spec);
@@ -193,6 +201,14 @@ export async function throughput(db: Database, o: Options, shape: Shape, parts: 
     o.log(`  reader alone: ${describe(reader)}`);
     const endToEnd = measured(await runChild(engineJob(db, o, `${label}-e2e-${o.runTag}`, table, point, point.slots['e2e'], o.rows)));
     o.log(`  end to end:   ${describe(endToEnd)}`);
+
+    let cappedHeap: Measured | null = null;
+    if (shape === 'single') {
+      cappedHeap = measured(
+        await runChild(engineJob(db, o, `${label}-cap-${o.runTag}`, table, point, point.slots['cap'], o.rows), { nodeFlags: CAPPED_HEAP_FLAGS }),
+      );
+      o.log(`  end to end, heap capped (${CAPPED_HEAP_FLAGS.join(' ')}): ${describe(cappedHeap)}`);
+    }
 
     let producer: Measured | null = null;
     let kafkaSink: Measured | null = null;
@@ -232,6 +248,7 @@ export async function throughput(db: Database, o: Options, shape: Shape, parts: 
       serverDecode,
       producer,
       kafkaSink,
+      cappedHeap,
       profile,
     };
   } finally {
