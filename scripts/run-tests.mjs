@@ -29,7 +29,16 @@ if (files.length === 0) {
 const concurrency = process.env.TEST_CONCURRENCY ?? '1';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    // a hung test fails (and names itself) instead of stalling CI
+    `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 300000}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
