@@ -226,16 +226,20 @@ export class Watermarks {
 // Reading a whole topic
 
 /**
- * Reads every partition of `topic` from offset 0 to its end (read_committed: the last stable offset), like
- * test/support/kafka-read.ts's readTopic, but tracking end-of-partition through the 'data' events: the client emits
- * 'partition.eof' interleaved with 'data' inside one consume() call, so clearing the flag for every message of the
- * returned batch (as readTopic does) can forget an EOF that came after them and wait until the timeout.
+ * Reads every partition of `topic` from offset 0 to its end as it was when the read began: the high watermark,
+ * or for read_committed the last stable offset (a topic that is being written to has no other end: a fetch at
+ * the end waits for the next batch, so end-of-partition may never come). Like test/support/kafka-read.ts's
+ * readTopic, but (1) that reads until end-of-partition events, which a live writer can postpone for ever, and
+ * (2) it clears the EOF flag for every message of the batch a consume() call returns, while the client emits
+ * 'partition.eof' interleaved with 'data' inside that call, so an EOF that came after them is forgotten and the
+ * read waits until its timeout. Here the flags follow the 'data' events.
  */
 export async function readAll(
   bootstrapServers: string,
   topic: string,
   options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number } = {},
 ): Promise<ReadRecord[]> {
+  const isolation = options.isolation ?? 'read_committed';
   const consumer = new RdKafka.KafkaConsumer(
     {
       'bootstrap.servers': bootstrapServers,
@@ -243,7 +247,7 @@ export async function readAll(
       'enable.auto.commit': false,
       'allow.auto.create.topics': false,
       'enable.partition.eof': true,
-      'isolation.level': options.isolation ?? 'read_committed',
+      'isolation.level': isolation,
       'auto.offset.reset': 'earliest',
     } as RdKafkaTypes.ConsumerGlobalConfig,
     {},
@@ -254,12 +258,21 @@ export async function readAll(
       consumer.getMetadata({ topic, timeout: 10_000 }, (err, data) => (err ? reject(err) : resolve(data))),
     );
     const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
-    if (partitions.length === 0) return [];
+    // where each partition ends now (this consumer's isolation level: the LSO for read_committed)
+    const ends = new Map<number, number>();
+    for (const p of partitions) {
+      const marks = await new Promise<RdKafkaTypes.WatermarkOffsets>((resolve, reject) =>
+        consumer.queryWatermarkOffsets(topic, p, 10_000, (err, o) => (err ? reject(new Error(`watermarks of ${topic}/${p}: ${err.message}`)) : resolve(o))),
+      );
+      ends.set(p, marks.highOffset);
+    }
     const out: ReadRecord[] = [];
+    const done = new Set<number>([...ends].filter(([, end]) => end === 0).map(([p]) => p));
     const eof = new Set<number>();
     consumer.on('partition.eof', (e: RdKafkaTypes.EofEvent) => eof.add(e.partition));
     consumer.on('data', (m: RdKafkaTypes.Message) => {
       eof.delete(m.partition);
+      if (m.offset + 1 >= (ends.get(m.partition) ?? 0)) done.add(m.partition);
       const headers: Record<string, string> = {};
       for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = Buffer.from(v as Buffer).toString();
       out.push({
@@ -272,15 +285,22 @@ export async function readAll(
     });
     consumer.assign(partitions.map((partition) => ({ topic, partition, offset: 0 })));
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-    while (eof.size < partitions.length) {
+    const finished = () => partitions.every((p) => done.has(p) || eof.has(p));
+    while (!finished()) {
       if (Date.now() > deadline) {
-        throw new Error(`reading ${topic} (${options.isolation ?? 'read_committed'}) did not reach the end in time: at ${JSON.stringify(consumer.position())}`);
+        throw new Error(
+          `reading ${topic} (${isolation}) did not reach the end in time: at ${JSON.stringify(consumer.position())}, ends ${JSON.stringify([...ends])}`,
+        );
       }
       await new Promise<void>((resolve, reject) =>
         consumer.consume(5000, (err) =>
           err && err.code !== -191 ? reject(new Error(`reading ${topic}: ${err.message} (${err.code})`)) : resolve(),
         ),
       );
+      // the last offsets before the end may be control records (transaction markers), which yield no message
+      for (const pos of consumer.position()) {
+        if (pos.offset !== undefined && pos.offset >= (ends.get(pos.partition) ?? 0)) done.add(pos.partition);
+      }
     }
     return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   } finally {
