@@ -2,13 +2,14 @@
  * The exactly-once proof, on real services: Postgres → Kafka (Avro, Schema Registry) and MariaDB → Kafka (JSON).
  *
  * A generator commits at least 20,000 row changes — inserts, updates (each bumps `ver`), deletes, transactions of
- * 1–10 rows, multi-row statements and primary-key changes — on a table that already holds rows when the connector
- * first starts (the snapshot), while `sluice run` runs as a child process that is SIGKILLed again and again and
- * started again each time: once in the middle of the snapshot, a few times on purpose while a Kafka transaction is
- * open, the other times at random moments. Meanwhile the broker moves partition leaders and loses a broker (the
- * transaction coordinator and a data partition's leader) for two seconds. At the end a `read_committed` reader
- * must find every change exactly once, in commit order per key, ending in the database's values; what the killed
- * instances left in open transactions is visible to `read_uncommitted` only.
+ * 1–10 rows, multi-row statements, primary-key changes and a transaction larger than a commit cycle — on a table
+ * that already holds rows when the connector first starts (the snapshot), while `sluice run` runs as a child
+ * process that is SIGKILLed again and again and started again each time: once in the middle of the snapshot, on
+ * purpose while a Kafka transaction is open, between two commit cycles of the large source transaction, and the
+ * other times at random moments. Meanwhile the broker moves partition leaders and loses a broker (the transaction
+ * coordinator and a data partition's leader) for two seconds. At the end a `read_committed` reader must find every
+ * change exactly once, in commit order per key, ending in the database's values; what the killed instances left in
+ * open transactions is visible to `read_uncommitted` only.
  *
  * Needs the local Kafka test broker (fault injection); skipped when KAFKA_BOOTSTRAP_SERVERS names a real cluster.
  * Budget: about 2 minutes for the file on 2 cores. EOS_CHANGES / EOS_RATE / EOS_KILLS change the sizes; EOS_DEBUG=1
@@ -54,6 +55,8 @@ const PARTITIONS = 6; // the test broker keeps ~5 MB per partition; JSON records
 const OFFSETS_TOPIC = 'sluice-offsets';
 const API_END_TXN = 26;
 const ERR_CONCURRENT_TRANSACTIONS = 51;
+const MAX_BATCH = 1000; // max.batch.size: events per commit cycle
+const BULK_ROWS = 800; // a bulk transaction: 800 inserts + 800 updates = 1,600 changes, two commit cycles
 
 let kafka: KafkaInstance;
 let registry: SchemaRegistryInstance;
@@ -81,6 +84,10 @@ interface Scenario {
   readonly connectorConfig: string;
   readonly avro: boolean;
   readonly decoder: Decoder;
+  /** what the source logs once it streams */
+  readonly streaming: string;
+  /** whether a stored offset names a transaction partly delivered (Postgres events_in_tx, MySQL row_skip) */
+  readonly partial: (offset: Record<string, unknown>) => boolean;
 }
 
 const random = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
@@ -113,7 +120,7 @@ function configYaml(s: Scenario): string {
   - name: ${s.connector}
     config:
 ${s.connectorConfig}${converter}      snapshot.fetch.size: 500
-      max.batch.size: 1000
+      max.batch.size: ${MAX_BATCH}
       commit.interval.ms: 100
       retriable.restart.connector.wait.ms: 300
       restart.backoff.max.ms: 2000
@@ -139,7 +146,7 @@ async function runScenario(s: Scenario): Promise<void> {
   await kafka.control(`create-topic ${s.dataTopic} ${PARTITIONS} 3`);
   await kafka.control(`coordinator transaction sluice-${s.connector} ${kafka.brokerIds[1]}`);
 
-  const counts = { spawned: 0, kills: 0, midSnapshotKills: 0, targetedKills: 0, openTxnKills: 0, faults: 0, engineRestarts: 0 };
+  const counts = { spawned: 0, kills: 0, midSnapshotKills: 0, targetedKills: 0, openTxnKills: 0, bulkKills: 0, faults: 0, engineRestarts: 0 };
   const faultLog: string[] = [];
   const watermarks = await Watermarks.open(kafka.bootstrapServers);
   cleanups.push(() => watermarks.close());
@@ -164,6 +171,38 @@ async function runScenario(s: Scenario): Promise<void> {
     failure ??= err;
     generating = false;
   };
+  // the killer can pause the generator and have it run a bulk transaction (between two of its transactions)
+  let pause: { paused: () => void; resume: Promise<void> } | null = null;
+  const pauseGenerator = async (): Promise<(() => void) | null> => {
+    let resume!: () => void;
+    const resumed = new Promise<void>((r) => (resume = r));
+    const paused = await Promise.race([
+      new Promise<boolean>((ok) => (pause = { paused: () => ok(true), resume: resumed })),
+      sleep(5000).then(() => false), // the generator has finished
+    ]);
+    const release = () => {
+      pause = null;
+      resume();
+    };
+    if (!paused) release();
+    return paused ? release : null;
+  };
+  /** the data partitions have been quiet (nothing open, nothing new) for a while: the engine is caught up */
+  const quiet = async (ms: number, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    let since = Date.now();
+    while (Date.now() < deadline) {
+      const now = await marks();
+      const key = JSON.stringify(now);
+      if (now.some((w) => w === null || w.stable < w.high) || key !== last) {
+        last = key;
+        since = Date.now();
+      } else if (Date.now() - since >= ms) return true;
+      await sleep(50);
+    }
+    return false;
+  };
 
   // --- the killer: SIGKILL, start again, until the generator is done and there were at least MIN_KILLS kills
   const killer = (async () => {
@@ -171,6 +210,7 @@ async function runScenario(s: Scenario): Promise<void> {
       const p = spawnSluice();
       let kind = 'random';
       let targeted = false;
+      let bulkPartial = false;
       if (n === 1) {
         // in the middle of the snapshot: as soon as its first rows are committed
         kind = 'snapshot';
@@ -191,6 +231,33 @@ async function runScenario(s: Scenario): Promise<void> {
         const deadline = Date.now() + 5000;
         while (Date.now() < deadline && !(await openTransaction())) await sleep(5);
         counts.targetedKills++;
+      } else if ((n === 4 || n === 8 || n === 12) && counts.bulkKills === 0 && generating) {
+        // In the middle of a source transaction larger than a commit cycle: once the engine is caught up, the broker
+        // lets the next EndTxn through and stalls the ones after; the bulk transaction's first cycle commits (its
+        // offset names the transaction as partly delivered), the second stays open; kill there. The next instance
+        // must skip exactly the events of the first cycle.
+        kind = 'bulk transaction';
+        targeted = true;
+        await p.waitForLog('the stream', (l) => l.msg === s.streaming, 30_000);
+        const resume = (await pauseGenerator()) ?? (() => {});
+        try {
+          const isQuiet = generating && (await quiet(600, 10_000));
+          if (isQuiet) {
+            await kafka.pushRequestErrors(API_END_TXN, [0, ...Array<number>(40).fill(ERR_CONCURRENT_TRANSACTIONS)]);
+            await workload.bulk(BULK_ROWS);
+            for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(100)) {
+              const o = await storedOffset(s.connector);
+              if (o !== null && s.partial(o)) {
+                bulkPartial = true;
+                break;
+              }
+            }
+          } else {
+            await sleep(100);
+          }
+        } finally {
+          resume();
+        }
       } else {
         await sleep(random(1500, 3000));
       }
@@ -200,6 +267,11 @@ async function runScenario(s: Scenario): Promise<void> {
       // the instance is dead: a transaction open now stays open until the next instance fences it (and aborts it)
       const leftOpen = await openTransaction();
       if (leftOpen) counts.openTxnKills++;
+      if (bulkPartial) {
+        // EndTxn stalls, so nothing was committed after the partial offset: the next instance starts from it
+        const o = await storedOffset(s.connector);
+        if (o !== null && s.partial(o)) counts.bulkKills++;
+      }
       if (targeted) await kafka.control(`clear-errors ${API_END_TXN}`);
       if (n === 1) {
         const o = await storedOffset(s.connector);
@@ -250,7 +322,16 @@ async function runScenario(s: Scenario): Promise<void> {
     let lastPoll = 0;
     const done = () => workload.stats.changes - workload.stats.pkChanges;
     const start = Date.now();
+    let pausedFor = 0;
     while (done() < CHANGES && failure === null) {
+      const p = pause as { paused: () => void; resume: Promise<void> } | null;
+      if (p) {
+        const t = Date.now();
+        p.paused();
+        await p.resume;
+        pausedFor += Date.now() - t;
+        continue;
+      }
       await workload.transaction();
       if (!workload.destructive && Date.now() - lastPoll > 500) {
         lastPoll = Date.now();
@@ -269,7 +350,7 @@ async function runScenario(s: Scenario): Promise<void> {
           }, fail),
         );
       }
-      const due = start + (done() / RATE) * 1000;
+      const due = start + pausedFor + (done() / RATE) * 1000;
       if (due > Date.now()) await sleep(due - Date.now());
     }
   } catch (err) {
@@ -313,6 +394,12 @@ async function runScenario(s: Scenario): Promise<void> {
   const largest = Math.max(...bytes.values()) / 1024 / 1024;
   const abortedOnly = uncommitted.length - committed.length;
 
+  // the broker kept every record (the test broker drops the oldest batches beyond ~5 MB per partition)
+  for (let p = 0; p < PARTITIONS; p++) {
+    const w = await watermarks.of(s.dataTopic, p);
+    assert.equal(w.low, 0, `${s.dataTopic}/${p}: the broker kept the whole log (low watermark 0)`);
+    assert.equal(w.stable, w.high, `${s.dataTopic}/${p}: no transaction left open after the clean stop`);
+  }
   let result: CheckResult | null = null;
   try {
     result = checkExactlyOnce({ records: await s.decoder(committed), workload, initialRows: INITIAL_ROWS, final });
@@ -322,14 +409,15 @@ async function runScenario(s: Scenario): Promise<void> {
       [
         `[${s.name}] generated ${w.changes - w.pkChanges} row changes on top of ${INITIAL_ROWS} snapshot rows: ${w.inserts} inserts, ` +
           `${w.updates} updates, ${w.deletes} deletes, ${w.pkChanges} primary-key changes, in ${w.transactions} transactions ` +
-          `(${w.multiRowTx} of several rows, ${w.multiRowStatements} multi-row UPDATEs)`,
+          `(${w.multiRowTx} of several rows, ${w.bulkTransactions} of them of ${2 * BULK_ROWS} changes; ${w.multiRowStatements} multi-row statements)`,
         `[${s.name}] read_committed: ${committed.length} records` +
           (result
             ? ` (${result.snapshotRecords} snapshot reads) for ${result.keys} keys = the ${result.expectedRecords} expected: every change exactly once, in commit order per key, last values = the database's`
             : ' — CHECK FAILED (below)'),
         `[${s.name}] read_uncommitted: ${uncommitted.length} records, ${abortedOnly} of them from aborted transactions, invisible to read_committed; largest partition ${largest.toFixed(2)} MB`,
         `[${s.name}] sluice started ${counts.spawned} times, SIGKILLed ${counts.kills} times (${counts.midSnapshotKills} in the middle of the snapshot, ` +
-          `${counts.targetedKills} aimed at an open transaction; ${counts.openTxnKills} kills left a transaction open), ` +
+          `${counts.targetedKills} aimed at an open transaction, ${counts.bulkKills} in the middle of a ${2 * BULK_ROWS}-change source transaction ` +
+          `after its first commit cycle; ${counts.openTxnKills} kills left a Kafka transaction open), ` +
           `${counts.engineRestarts} restarts by the engine itself`,
         `[${s.name}] ${counts.faults} broker faults: ${faultLog.join('; ')}`,
         `[${s.name}] caught up ${(caughtUpMs / 1000).toFixed(1)} s after the generator stopped; ${((Date.now() - started) / 1000).toFixed(1)} s in all`,
@@ -337,12 +425,6 @@ async function runScenario(s: Scenario): Promise<void> {
     );
   }
 
-  // the broker kept every record (the test broker drops the oldest batches beyond ~5 MB per partition)
-  for (let p = 0; p < PARTITIONS; p++) {
-    const w = await watermarks.of(s.dataTopic, p);
-    assert.equal(w.low, 0, `${s.dataTopic}/${p}: the broker kept the whole log (low watermark 0)`);
-    assert.equal(w.stable, w.high, `${s.dataTopic}/${p}: no transaction left open after the clean stop`);
-  }
   // nothing of an aborted transaction is visible: read_committed's records are among read_uncommitted's, and those
   // only read_uncommitted sees are the aborted ones (had they been visible, checkExactlyOnce would have found
   // duplicates: the next instance replays what an aborted transaction held)
@@ -351,6 +433,7 @@ async function runScenario(s: Scenario): Promise<void> {
   assert.ok(counts.openTxnKills >= 1, 'at least one SIGKILL left a Kafka transaction open');
   assert.ok(abortedOnly > 0, 'the transactions the SIGKILLs left open were aborted, and read_uncommitted sees their records');
   assert.ok(counts.kills >= MIN_KILLS, `SIGKILLed ${counts.kills} times`);
+  assert.ok(counts.bulkKills >= 1, 'a SIGKILL landed between two commit cycles of one source transaction');
   assert.equal(counts.faults, 3, 'every broker fault was injected');
   assert.ok(result !== null && result.changes >= CHANGES, `generated ${result?.changes} changes`);
 }
@@ -376,6 +459,8 @@ test('exactly once: Postgres → Kafka (Avro), SIGKILLs and broker faults', { ti
     db: postgresWorkloadDb(client),
     decoder: avroDecoder(registry.url),
     avro: true,
+    streaming: 'streaming from the replication slot',
+    partial: (o) => Number(o['events_in_tx'] ?? 0) > 0,
     connectorConfig: `      connector.class: io.debezium.connector.postgresql.PostgresConnector
       topic.prefix: eospg
       database.hostname: ${pgi.host}
@@ -408,6 +493,8 @@ test('exactly once: MariaDB → Kafka (JSON), SIGKILLs and broker faults', { tim
     db: mysqlWorkloadDb(conn),
     decoder: jsonDecoder,
     avro: false,
+    streaming: 'streaming the binlog',
+    partial: (o) => Number(o['row_skip'] ?? 0) > 0,
     connectorConfig: `      connector.class: io.debezium.connector.mariadb.MariaDbConnector
       topic.prefix: eosmaria
       database.hostname: ${db.host}

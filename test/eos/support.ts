@@ -436,6 +436,8 @@ export interface WorkloadStats {
   pkChanges: number;
   multiRowTx: number;
   multiRowStatements: number;
+  /** transactions larger than a commit cycle (`bulk`) */
+  bulkTransactions: number;
 }
 
 /**
@@ -445,7 +447,7 @@ export interface WorkloadStats {
  */
 export class Workload {
   readonly committed: Change[][] = [];
-  readonly stats: WorkloadStats = { transactions: 0, changes: 0, inserts: 0, updates: 0, deletes: 0, pkChanges: 0, multiRowTx: 0, multiRowStatements: 0 };
+  readonly stats: WorkloadStats = { transactions: 0, changes: 0, inserts: 0, updates: 0, deletes: 0, pkChanges: 0, multiRowTx: 0, multiRowStatements: 0, bulkTransactions: 0 };
   /** the generator's model of the table: id → {ver, val} */
   readonly live = new Map<bigint, { ver: number; val: string }>();
   private nextId: bigint;
@@ -606,16 +608,46 @@ export class Workload {
     if (changes.length > 1) s.multiRowTx++;
   }
 
-  /** Runs transactions at about `changesPerSecond` until `until()` says stop. */
-  async run(changesPerSecond: number, until: () => boolean): Promise<void> {
-    const start = Date.now();
-    const base = this.stats.changes;
-    while (!until()) {
-      await this.transaction();
-      const due = start + ((this.stats.changes - base) / changesPerSecond) * 1000;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
+  /**
+   * One large transaction: `rows` new rows inserted (multi-row INSERTs), then all of them updated by one UPDATE —
+   * 2 × `rows` changes, more than one commit cycle holds when 2 × rows > max.batch.size.
+   */
+  async bulk(rows: number): Promise<void> {
+    const first = this.nextId;
+    const ids = Array.from({ length: rows }, (_, i) => first + BigInt(i));
+    this.nextId += BigInt(rows);
+    const vals = ids.map(() => this.text());
+    const updated = this.text();
+    const t = this.db;
+    await t.exec('BEGIN');
+    try {
+      for (let i = 0; i < rows; i += 400) {
+        const chunk = ids.slice(i, i + 400);
+        await t.exec(
+          `INSERT INTO ${this.o.table} (id, ver, val) VALUES ${chunk.map(() => '(?, 1, ?)').join(', ')}`,
+          chunk.flatMap((id, j) => [id.toString(), vals[i + j]!]),
+        );
+      }
+      await t.exec(`UPDATE ${this.o.table} SET ver = ver + 1, val = ? WHERE id >= ? AND id <= ?`, [updated, first.toString(), ids.at(-1)!.toString()]);
+      await t.exec('COMMIT');
+    } catch (err) {
+      await t.exec('ROLLBACK').catch(() => undefined);
+      throw err;
     }
+    const changes: Change[] = ids.map((id, i) => ({ op: 'c', id, ver: 1, val: vals[i]! }));
+    for (const id of ids) {
+      changes.push({ op: 'u', id, ver: 2, val: updated });
+      this.add(id, 2, updated);
+    }
+    this.committed.push(changes);
+    const s = this.stats;
+    s.transactions++;
+    s.changes += changes.length;
+    s.inserts += rows;
+    s.updates += rows;
+    s.multiRowTx++;
+    s.multiRowStatements++;
+    s.bulkTransactions++;
   }
 
   /** The rows the database holds now, as id → {ver, val}. */
