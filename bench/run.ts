@@ -449,6 +449,9 @@ function findings(r: Results): string[] {
           ? `meets the 60% aim (${pct(vsReader)} of the reader alone)`
           : `is ${pct(vsReader)} of the reader alone (aim: 60%)`;
       let text = `${name}: end to end ${int(e.eventsPerS)} ev/s ${verdict}`;
+      const qe = e.detail?.maxQueuedFrames;
+      const qr = t.reader?.detail?.maxQueuedFrames;
+      if (qe !== undefined) text += `; the source's replication frame queue reached ${int(qe)} frames (reader alone: ${int(qr)})`;
       if (sinkShare !== null) text += `; the KafkaSink alone does ${int(t.kafkaSink?.eventsPerS)} ev/s (e2e is ${pct(sinkShare)} of it) and a plain producer ${int(t.producer?.eventsPerS)} ev/s`;
       if (t.profile) text += `. ${profileText(t.profile)}`;
       out.push(`${text}.`);

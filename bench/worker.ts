@@ -122,6 +122,29 @@ class Meter {
   }
 }
 
+/**
+ * Diagnostics only: the highest number of replication frames the Postgres source had queued (the length of its
+ * ReplicationStream's private `queue`, reached around the types; absent for other sources or if it is renamed).
+ */
+class QueueProbe {
+  max: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  watch(source: object): void {
+    this.timer = setInterval(() => {
+      const stream = (source as { replStream?: { queue?: unknown } | null }).replStream;
+      const q = stream?.queue;
+      const n = Array.isArray(q) ? q.length : undefined;
+      if (typeof n === 'number') this.max = Math.max(this.max ?? 0, n);
+    }, 50);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
 function parseConfig(job: EngineJob | ReaderJob): SluiceConfig {
   return parseConfigSources([{ file: 'bench.json', text: JSON.stringify(job.config), dir: process.cwd() }], {
     env: process.env,
@@ -177,9 +200,14 @@ async function runEngine(job: EngineJob): Promise<JobResult> {
   let reached = false;
   let timedOut = false;
 
+  const probe = new QueueProbe();
   const engine = runConnectors<ConnectorSpec>(config.connectors, {
     logger,
-    createSource: factories.createSource,
+    async createSource(spec, ctx) {
+      const source = await factories.createSource(spec, ctx);
+      probe.watch(source);
+      return source;
+    },
     async createConverter(spec, ctx): Promise<RecordConverter> {
       const inner = await factories.createConverter(spec, ctx);
       return {
@@ -241,6 +269,7 @@ async function runEngine(job: EngineJob): Promise<JobResult> {
   const reports = await engine.done;
   clearTimeout(timer);
   meter.markEnd();
+  probe.stop();
   const report = reports[0];
   const state = report?.status.state ?? 'unknown';
   const busy = convertMs + sinkCommitMs;
@@ -256,6 +285,7 @@ async function runEngine(job: EngineJob): Promise<JobResult> {
     avgValueBytes: counted > 0 ? valueBytes / counted : 0,
     stages,
     state,
+    ...(probe.max !== null ? { maxQueuedFrames: probe.max } : {}),
   });
   if (report?.status.state === 'failed') return { ...result, ok: false, error: `connector failed: ${report.status.reason}` };
   if (timedOut) return { ...result, ok: false, error: `timed out after ${job.timeoutMs} ms with ${counted} of ${job.expected ?? '?'} events` };
@@ -273,6 +303,8 @@ async function runReader(job: ReaderJob): Promise<JobResult> {
   const createSource = await loadSourceFactory();
   const meter = new Meter();
   const source = await createSource(spec, { name: spec.name, logger, attempt: 0 });
+  const probe = new QueueProbe();
+  probe.watch(source);
   let counted = 0;
   let timedOut = false;
   stopRequested = () => void source.stop();
@@ -300,7 +332,8 @@ async function runReader(job: ReaderJob): Promise<JobResult> {
     await source.stop().catch(() => undefined);
     await iterator.return?.(undefined).catch(() => undefined);
   }
-  const result = meter.result(counted, {});
+  probe.stop();
+  const result = meter.result(counted, probe.max !== null ? { maxQueuedFrames: probe.max } : {});
   if (timedOut) return { ...result, ok: false, error: `timed out after ${job.timeoutMs} ms with ${counted} events` };
   if (job.expected !== null && counted < job.expected) {
     return { ...result, ok: false, error: `the stream ended after ${counted} of ${job.expected} events` };

@@ -83,6 +83,8 @@ export interface JobResult {
   readonly avgKeyBytes?: number;
   readonly avgValueBytes?: number;
   readonly stages?: StageTimes;
+  /** Postgres: the most replication frames the source had queued (diagnostics; see worker.ts QueueProbe) */
+  readonly maxQueuedFrames?: number;
   /** the engine's final connector state */
   readonly state?: string;
 }

@@ -159,7 +159,12 @@ function readerJob(db: Database, o: Options, name: string, table: string, point:
 
 function describe(m: Measured): string {
   if (!m.ok) return `FAILED: ${m.error?.split('\n')[0] ?? '?'}`;
-  return `${Math.round(m.eventsPerS).toLocaleString('en-US')} ev/s (${m.events.toLocaleString('en-US')} in ${(m.ms / 1000).toFixed(1)} s, CPU ${m.cpuS.toFixed(1)} s, peak RSS ${Math.round(m.maxRssMB)} MB)`;
+  const q = m.detail?.maxQueuedFrames;
+  return (
+    `${Math.round(m.eventsPerS).toLocaleString('en-US')} ev/s (${m.events.toLocaleString('en-US')} in ${(m.ms / 1000).toFixed(1)} s, CPU ${m.cpuS.toFixed(1)} s, peak RSS ${Math.round(m.maxRssMB)} MB` +
+    (q !== undefined ? `, up to ${q.toLocaleString('en-US')} replication frames queued` : '') +
+    ')'
+  );
 }
 
 /** The CPU profile of an engine run on the same data (its own slot / the same position), summarised. */
