@@ -47,6 +47,8 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
   private pipeline: Pipeline | null = null;
   private wakeSleep: (() => void) | null = null;
   private finished: Promise<ConnectorStatus> | null = null;
+  /** A healthy sink kept across a restart that the sink did not cause (see `Sink.reopen`). */
+  private keptSink: Sink | null = null;
 
   constructor(
     private readonly spec: S,
@@ -132,9 +134,19 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
     }
   }
 
-  private final(status: ConnectorStatus): ConnectorStatus {
+  private async final(status: ConnectorStatus): Promise<ConnectorStatus> {
+    const kept = this.keptSink;
+    this.keptSink = null;
+    if (kept) await this.closeSink(kept);
     this.setStatus(status);
     return status;
+  }
+
+  private async closeSink(sink: Sink): Promise<void> {
+    const timeout = this.o.shutdownTimeoutMs ?? 30000;
+    await withTimeout(sink.close(), timeout, () => this.logger.warn('sink.close() timed out')).catch((err: unknown) =>
+      this.logger.warn({ err }, 'closing the sink failed'),
+    );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -154,7 +166,12 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
     const timeout = this.o.shutdownTimeoutMs ?? 30000;
     const ctx: ConnectorContext = { name: this.name, logger: this.logger, attempt };
     let source: Source | null = null;
-    let sink: Sink | null = null;
+    let sink: Sink | null = this.keptSink;
+    const reusing = sink !== null;
+    this.keptSink = null;
+    let keepSink = false;
+    let sinkFailed = false;
+    let pipeline: Pipeline | null = null;
     let converter: RecordConverter | null = null;
     let sourceStopped: Promise<void> | null = null;
     const stopSource = () => {
@@ -162,7 +179,7 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
       return sourceStopped;
     };
     try {
-      sink = await this.o.createSink(this.spec, ctx);
+      sink ??= await this.o.createSink(this.spec, ctx);
       converter = await this.o.createConverter(this.spec, ctx);
       source = await this.o.createSource(this.spec, ctx);
       if (this.stopRequested) return 'stopped';
@@ -177,10 +194,16 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
           );
         }
       }
-      const offset = await sink.open();
+      let offset;
+      try {
+        offset = reusing && sink.reopen ? await sink.reopen() : await sink.open();
+      } catch (err) {
+        sinkFailed = true;
+        throw err;
+      }
       if (this.stopRequested) return 'stopped';
       this.logger.info({ resumeFrom: offset, attempt }, offset === null ? 'starting with no stored offset' : 'resuming from the stored offset');
-      const pipeline = new Pipeline({
+      pipeline = new Pipeline({
         source,
         converter,
         sink,
@@ -200,15 +223,16 @@ export class ConnectorRunner<S extends EngineConnectorSpec> {
       if (this.stopRequested) pipeline.requestStop();
       else this.setStatus({ state: 'running', since: new Date() });
       return await pipeline.run();
+    } catch (err) {
+      // A retriable failure outside the sink (database connection lost...) keeps a sink that can prove it still
+      // owns the output: a new one would fence whichever instance took over meanwhile.
+      keepSink = sink?.reopen !== undefined && !sinkFailed && !(pipeline?.sinkFailed ?? false) && isRetriable(err) && !this.stopRequested;
+      throw err;
     } finally {
       this.pipeline = null;
       await stopSource().catch((err: unknown) => this.logger.warn({ err }, 'stopping the source failed'));
-      if (sink) {
-        const s = sink;
-        await withTimeout(s.close(), timeout, () => this.logger.warn('sink.close() timed out')).catch((err: unknown) =>
-          this.logger.warn({ err }, 'closing the sink failed'),
-        );
-      }
+      if (sink && keepSink) this.keptSink = sink;
+      else if (sink) await this.closeSink(sink);
       if (converter?.close) {
         await converter.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the converter failed'));
       }

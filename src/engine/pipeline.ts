@@ -44,6 +44,7 @@ export class Pipeline {
   private stopping = false;
   private failure: { readonly error: unknown } | null = null;
   private sourceFinished = false;
+  private sinkFailure = false;
 
   constructor(private readonly o: PipelineOptions) {
     this.queue = new BatchQueue(o.settings.maxQueueSize, o.now);
@@ -52,6 +53,11 @@ export class Pipeline {
   /** Events pulled from the source and waiting for a commit cycle. */
   get queuedEvents(): number {
     return this.queue.size;
+  }
+
+  /** True when the failure (if any) came from `sink.commit`: the sink must not be reused. */
+  get sinkFailed(): boolean {
+    return this.sinkFailure;
   }
 
   requestStop(): void {
@@ -112,7 +118,12 @@ export class Pipeline {
       if (cycle === null || this.halted()) return;
       // From here the cycle is in flight: a stop request lets it finish.
       const records = await this.convert(cycle);
-      await sink.commit(records, cycle.offset);
+      try {
+        await sink.commit(records, cycle.offset);
+      } catch (err) {
+        this.sinkFailure = true;
+        throw err;
+      }
       this.o.onCommit?.(cycle);
       if (cycle.acknowledgeOffset !== null && this.failure === null) {
         await source.acknowledge(cycle.acknowledgeOffset);

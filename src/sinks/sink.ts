@@ -23,5 +23,13 @@ export interface Sink {
   /** Connects (Kafka: initTransactions, fencing older instances) and returns the last committed offset, or null. */
   open(): Promise<SourceOffset | null>;
   commit(records: readonly SerializedRecord[], offset: SourceOffset): Promise<void>;
+  /**
+   * Optional. Called instead of a new sink's `open()` when the connector restarts after a failure outside the
+   * sink (database connection lost...): proves this instance still owns the connector's output and returns the
+   * last committed offset. The Kafka sink re-commits that offset with its existing producer, so an instance that
+   * another one fenced in the meantime learns it here and stops, instead of opening a new producer and fencing
+   * the newer instance in turn.
+   */
+  reopen?(): Promise<SourceOffset | null>;
   close(): Promise<void>;
 }

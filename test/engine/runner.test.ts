@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { runConnectors, type ConnectorStatus, type Engine, type EngineConfig, type RecordConverter } from '../../src/engine/index.js';
-import { ConnectionLostError, DecodeError, PrerequisiteError, SchemaEvolutionError } from '../../src/errors.js';
+import { ConnectionLostError, DecodeError, FencedError, PrerequisiteError, SchemaEvolutionError } from '../../src/errors.js';
 import { FileOffsetStore } from '../../src/offsets/file-offset-store.js';
-import type { ChangeEvent } from '../../src/events/change-event.js';
+import type { ChangeEvent, SourceOffset } from '../../src/events/change-event.js';
 import { FileSink } from '../../src/sinks/file-sink.js';
-import type { SerializedRecord } from '../../src/sinks/sink.js';
+import type { SerializedRecord, Sink } from '../../src/sinks/sink.js';
 import { captureLogger } from './support/capture-logger.js';
 import { SinkProbe, waitFor } from './support/instrumented-sink.js';
 import { MemorySource, SourceWorld, seqOf, type MemorySourceOptions } from './support/memory-source.js';
@@ -291,6 +291,67 @@ describe('restarts', () => {
     // every event exactly once, in order (nothing uncommitted was written)
     assert.deepEqual(h.lines(), Array.from({ length: 12 }, (_, i) => i + 1));
     assert.equal(report!.stats.restarts, 1);
+  });
+
+  test('a sink that can reopen is kept across a restart the sink did not cause; a sink failure replaces it; fenced on reopen stops', async () => {
+    // An in-memory sink with reopen(), as the Kafka sink has: it proves ownership instead of fencing anew.
+    const made: { opens: number; reopens: number; closes: number; offset: SourceOffset | null; fencedOnReopen: boolean; failCommitAt: number }[] = [];
+    const makeSink = (fencedOnReopen: boolean, failCommitAt = -1): Sink => {
+      const state = { opens: 0, reopens: 0, closes: 0, offset: null as SourceOffset | null, fencedOnReopen, failCommitAt };
+      made.push(state);
+      let commits = 0;
+      return {
+        open: async () => (state.opens++, state.offset),
+        reopen: async () => {
+          state.reopens++;
+          if (state.fencedOnReopen) throw new FencedError('fenced by a newer instance');
+          return state.offset;
+        },
+        commit: async (_records, offset) => {
+          if (++commits === state.failCommitAt) throw new ConnectionLostError('broker went away');
+          state.offset = offset;
+        },
+        close: async () => void state.closes++,
+      };
+    };
+    const run = async (fencedOnReopen: boolean, failCommitAt: number, failSourceAt: number) => {
+      made.length = 0;
+      let lifetime = 0;
+      const engine = runConnectors([{ name: 'k', config: { 'max.batch.size': 1, 'commit.interval.ms': 1, 'retriable.restart.connector.wait.ms': 1 } }], {
+        createSource: () => {
+          lifetime += 1;
+          return new MemorySource({
+            world: new SourceWorld(),
+            batches: 6,
+            eventsPerBatch: 1,
+            delayMs: 2,
+            ...(lifetime === 1 && failSourceAt > 0 ? { failAt: { atSeq: failSourceAt, error: new ConnectionLostError('database connection lost') } } : {}),
+          });
+        },
+        createConverter: () => testConverter(),
+        createSink: () => makeSink(fencedOnReopen, made.length === 0 ? failCommitAt : -1),
+        logger: captureLogger('silent').logger,
+        random: () => 0,
+      });
+      engines.push(engine);
+      const [report] = await engine.done;
+      return report!;
+    };
+
+    const sourceFailure = await run(false, -1, 3);
+    assert.equal(sourceFailure.status.state, 'stopped');
+    assert.equal(made.length, 1, 'the same sink served both lifetimes');
+    assert.deepEqual([made[0]!.opens, made[0]!.reopens, made[0]!.closes], [1, 1, 1]);
+
+    const sinkFailure = await run(false, 2, -1);
+    assert.equal(sinkFailure.status.state, 'stopped');
+    assert.equal(made.length, 2, 'a failed sink is closed and replaced');
+    assert.deepEqual([made[0]!.closes, made[1]!.opens, made[1]!.reopens], [1, 1, 0]);
+
+    const fenced = await run(true, -1, 3);
+    assert.equal(fenced.status.state, 'failed', 'fenced while proving ownership: the connector stops');
+    assert.match(fenced.status.state === 'failed' ? fenced.status.reason : '', /FencedError/);
+    assert.deepEqual([made.length, made[0]!.reopens, made[0]!.closes], [1, 1, 1]);
   });
 
   test('consecutive failures back off exponentially and give up after errors.max.retries', async () => {

@@ -47,6 +47,8 @@ export class KafkaSink implements Sink {
   private readonly offsetsTopic: string;
   private readonly offsetKey: Buffer;
   private readonly context: Record<string, unknown>;
+  /** The offset of the last transaction this instance committed (or read back in `open`). */
+  private lastCommitted: SourceOffset | null = null;
 
   constructor(private readonly options: KafkaSinkOptions) {
     this.offsetsTopic = options.offsetsTopic ?? 'sluice-offsets';
@@ -94,12 +96,13 @@ export class KafkaSink implements Sink {
       producer.setPollInterval(50);
       this.producer = producer;
       await promisify0((cb) => producer.initTransactions(30_000, cb));
-      return await readLastOffset({
+      this.lastCommitted = await readLastOffset({
         bootstrapServers: o.bootstrapServers,
         topic: this.offsetsTopic,
         key: this.offsetKey,
         clientProperties: o.clientProperties ?? {},
       });
+      return this.lastCommitted;
     } catch (err) {
       await this.close();
       throw toSluiceError('Opening the Kafka sink', err, this.context);
@@ -120,6 +123,13 @@ export class KafkaSink implements Sink {
 
   async commit(records: readonly SerializedRecord[], offset: SourceOffset): Promise<void> {
     await this.transact(records, offset);
+  }
+
+  async reopen(): Promise<SourceOffset | null> {
+    if (!this.producer) return this.open();
+    // A transaction with only the offset record: fails with FencedError if another instance took over.
+    await this.transact([], this.lastCommitted);
+    return this.lastCommitted;
   }
 
   /**
@@ -145,6 +155,7 @@ export class KafkaSink implements Sink {
       // commitTransaction flushes every produced message and fails if any of them failed.
       await promisify0((cb) => producer.commitTransaction(60_000, cb));
       inTransaction = false;
+      this.lastCommitted = offset;
     } catch (err) {
       const error = toSluiceError('Committing a Kafka transaction', err, { ...this.context, offset });
       if (inTransaction && !(err as LibrdKafkaError).isFatal) {
