@@ -4,6 +4,11 @@ import type { SourceBatch, SourceOffset } from '../events/change-event.js';
 export interface Problem {
   readonly severity: 'error' | 'warning';
   readonly message: string;
+  /**
+   * The problem may clear by itself (a replication slot still held by an instance that is being fenced, or by a
+   * crashed one whose server process has not exited yet): at start-up the connector retries instead of failing.
+   */
+  readonly transient?: boolean;
 }
 
 /**

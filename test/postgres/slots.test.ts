@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after as afterAll, before as beforeAll, describe, it } from 'node:test';
 import pg from 'pg';
-import { ConnectionLostError, OffsetError, PrerequisiteError } from '../../src/errors.js';
+import { ConnectionLostError, OffsetError, PrerequisiteError, SluiceError } from '../../src/errors.js';
 import type { SourceOffset } from '../../src/events/change-event.js';
 import { startPostgres, type PostgresFlavor, type PostgresInstance } from '../support/postgres.js';
 import { admin, drive, newSource, pgConfig, slotRow, waitFor, type Committed } from './helpers.js';
@@ -130,7 +130,7 @@ describe(`Postgres slots, heartbeats and prerequisites (${flavor})`, () => {
     }
   });
 
-  it('reports a slot in use by another process with its pid', async () => {
+  it('reports a slot in use by another process with its pid, as a retriable failure (a zombie being fenced lets go)', async () => {
     const config = pgConfig(server, { 'slot.name': 'busy_slot', 'snapshot.mode': 'no_data', 'table.include.list': 'public.hb_captured' });
     let stop = false;
     const first = drive(newSource(config), null, () => stop, { timeoutMs: 30_000 });
@@ -138,7 +138,10 @@ describe(`Postgres slots, heartbeats and prerequisites (${flavor})`, () => {
     const pid = (await db.query<{ p: number }>(`SELECT active_pid AS p FROM pg_replication_slots WHERE slot_name = 'busy_slot'`)).rows[0]!.p;
     const problems = await newSource(config).validate();
     assert.ok(problems.some((p) => p.severity === 'error' && p.message.includes(`active for process ${pid}`)), JSON.stringify(problems));
-    await assert.rejects(drive(newSource(config), null, () => false), (err: unknown) => err instanceof PrerequisiteError && err.message.includes(String(pid)));
+    await assert.rejects(
+      drive(newSource(config), null, () => false),
+      (err: unknown) => err instanceof SluiceError && err.retriable && err.message.includes(String(pid)) && /pg_terminate_backend/.test(err.message),
+    );
     stop = true;
     await db.query(`INSERT INTO public.hb_captured VALUES (1)`);
     await first;

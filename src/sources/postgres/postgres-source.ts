@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { ConnectorConfig } from '../../config/connector-config.js';
-import { ConfigError, ConnectionLostError, OffsetError, PrerequisiteError } from '../../errors.js';
+import { ConfigError, ConnectionLostError, OffsetError, PrerequisiteError, SluiceError } from '../../errors.js';
 import type { ChangeEvent, SourceBatch, SourceOffset } from '../../events/change-event.js';
 import { nowMicros } from '../../events/envelope.js';
 import { heartbeatEvent } from '../../events/heartbeat.js';
@@ -182,6 +182,12 @@ export class PostgresSource implements Source {
       const meta = await this.connectMeta();
       const { problems, info, captured } = await checkPrerequisites(meta, s);
       const errors = problems.filter((p) => p.severity === 'error');
+      if (errors.length > 0 && errors.every((p) => p.transient)) {
+        throw new SluiceError(`${errors.map((p) => p.message).join('; ')}. Retrying: it may be an older instance of this connector that is being fenced`, {
+          retriable: true,
+          context: { slot: s.slotName },
+        });
+      }
       if (errors.length > 0) throw new PrerequisiteError(errors.map((p) => p.message).join('; '));
       for (const p of problems) this.logger.warn(p.message);
       await applyReplicaIdentities(meta, s, captured, this.logger);

@@ -11,7 +11,7 @@
  * was received. Keepalives that ask for a reply are answered at once, even while the consumer lags.
  */
 import pg from 'pg';
-import { ConnectionLostError, DecodeError, OffsetError, PrerequisiteError } from '../../errors.js';
+import { ConnectionLostError, DecodeError, OffsetError, PrerequisiteError, SluiceError } from '../../errors.js';
 import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { decodeReplicationFrame, encodeStandbyStatus, type ReplicationFrame } from './pgoutput-decoder.js';
 import { sessionOptions } from './pg-text.js';
@@ -331,7 +331,13 @@ export class ReplicationStream implements AsyncIterable<ReplicationFrame> {
 function translateReplicationError(err: Error): Error {
   const e = err as Error & { code?: string };
   if (e.code === '55006') {
-    return new PrerequisiteError(`${e.message} (the replication slot is in use by another process)`, { cause: err });
+    // Another process streams from the slot: an older instance being fenced, or a crashed one whose walsender has
+    // not noticed yet (wal_sender_timeout). Retried with backoff; the message names what to do if it persists.
+    return new SluiceError(
+      `${e.message} (the replication slot is in use by another process; if it does not clear, stop that client with ` +
+        `pg_terminate_backend(active_pid) from pg_replication_slots, or set slot.name to another slot)`,
+      { cause: err, retriable: true },
+    );
   }
   if (e.code === '42704') return new OffsetError(`${e.message}: the replication slot does not exist`, { cause: err });
   if (/can no longer get changes|has been invalidated|wal_removed/i.test(e.message)) {

@@ -141,6 +141,7 @@ export async function checkPrerequisites(db: Queryable, settings: PgSettings): P
         message:
           `replication slot "${settings.slotName}" is active for process ${slot.activePid ?? '?'}: another client is streaming from it. ` +
           `Stop that client (SELECT pg_terminate_backend(${slot.activePid ?? 'pid'});) or set slot.name to another slot`,
+        transient: true,
       });
     }
     if (slot.walStatus === 'lost') {
