@@ -215,24 +215,17 @@ sink:
   );
 }
 
-// Known bugs (see docs/exactly-once.md, "Limits"): an instance that has been fenced but has not noticed yet (it had
-// nothing to commit) still holds the database side of the stream, and
-// - Postgres: B finds the replication slot active and fails for good (PrerequisiteError, exit 3) instead of
-//   waiting for A to let go of it; then A fails too, at its next transaction: nothing runs any more;
-// - MariaDB: B's binlog connection (same server id) drops A's, A takes that for a retriable failure, restarts,
-//   and its new initTransactions fences B: the instances fence each other in turn.
-// These run as `todo` (reported, not failing the suite) until the sources / the engine are fixed.
-const KNOWN: Record<'postgres' | 'mariadb', string> = {
-  postgres: 'src/sources/postgres: an active replication slot at start is a PrerequisiteError, not a retriable wait',
-  mariadb: 'src/engine: a fenced instance that restarts after a retriable source failure fences the new instance',
-};
-
+// The idle variants: an instance that has been fenced but has not noticed yet (it had nothing to commit) still holds
+// the database side of the stream. Postgres: B finds the replication slot active and retries (a retriable failure)
+// until A, fenced at its next heartbeat commit, lets go. MariaDB: B's binlog connection (same server id) drops A's;
+// A restarts keeping its Kafka producer, whose ownership check (Sink.reopen) fails fenced, so A stops instead of
+// fencing B in turn.
 for (const database of ['postgres', 'mariadb'] as const) {
   test(`${database}: a second instance of a connector fences the first, which stops; nothing is lost or repeated`, { timeout: 120_000 }, async () => {
     await fencing(database, false);
   });
 
-  test(`${database}: the same when the first instance is idle as the second starts`, { timeout: 120_000, todo: KNOWN[database] }, async () => {
+  test(`${database}: the same when the first instance is idle as the second starts`, { timeout: 120_000 }, async () => {
     await fencing(database, true);
   });
 }
