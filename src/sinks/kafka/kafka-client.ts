@@ -43,8 +43,9 @@ export function toSluiceError(what: string, err: unknown, context: Record<string
       { context, cause: err },
     );
   }
+  const brokers = typeof context.bootstrapServers === 'string' ? ` (${context.bootstrapServers})` : '';
   return new ConnectionLostError(
-    `${what} failed: ${detail}. Check that the brokers in bootstrap.servers are reachable; the connector will retry.`,
+    `${what} failed: ${detail}. Check that the brokers in bootstrap.servers${brokers} are reachable; the connector will retry.`,
     { context, cause: err },
   );
 }

@@ -53,7 +53,7 @@ export class KafkaSink implements Sink {
   constructor(private readonly options: KafkaSinkOptions) {
     this.offsetsTopic = options.offsetsTopic ?? 'sluice-offsets';
     this.offsetKey = offsetRecordKey(options.connectorName, options.topicPrefix);
-    this.context = { connector: options.connectorName, sink: 'kafka' };
+    this.context = { connector: options.connectorName, sink: 'kafka', bootstrapServers: options.bootstrapServers };
   }
 
   get transactionalId(): string {
