@@ -1,3 +1,4 @@
+import { compileRegexList } from '../../config/regex-list.js';
 import { ConfigError } from '../../errors.js';
 import { parseMessageKeyColumns, type MessageKeyColumns } from '../../events/key-columns.js';
 import { binlogTableTopic } from '../../events/topics.js';
@@ -12,17 +13,6 @@ import { binlogTableTopic } from '../../events/topics.js';
 
 /** Never captured: the server's own databases. */
 export const SYSTEM_DATABASES = new Set(['mysql', 'sys', 'performance_schema', 'information_schema']);
-
-function compile(patterns: readonly string[] | undefined, property: string): RegExp[] | null {
-  if (!patterns || patterns.length === 0) return null;
-  return patterns.map((p) => {
-    try {
-      return new RegExp(`^(?:${p})$`, 'i');
-    } catch (cause) {
-      throw new ConfigError(`${property}: '${p}' is not a valid regular expression`, { cause });
-    }
-  });
-}
 
 const anyMatch = (res: RegExp[], text: string) => res.some((r) => r.test(text));
 
@@ -46,12 +36,12 @@ export class CaptureFilter {
   private readonly keyColumns: MessageKeyColumns | null;
 
   constructor(config: FilterConfig) {
-    this.dbInclude = compile(config['database.include.list'], 'database.include.list');
-    this.dbExclude = compile(config['database.exclude.list'], 'database.exclude.list');
-    this.tableInclude = compile(config['table.include.list'], 'table.include.list');
-    this.tableExclude = compile(config['table.exclude.list'], 'table.exclude.list');
-    this.columnInclude = compile(config['column.include.list'], 'column.include.list');
-    this.columnExclude = compile(config['column.exclude.list'], 'column.exclude.list');
+    this.dbInclude = compileRegexList(config['database.include.list'], 'database.include.list');
+    this.dbExclude = compileRegexList(config['database.exclude.list'], 'database.exclude.list');
+    this.tableInclude = compileRegexList(config['table.include.list'], 'table.include.list');
+    this.tableExclude = compileRegexList(config['table.exclude.list'], 'table.exclude.list');
+    this.columnInclude = compileRegexList(config['column.include.list'], 'column.include.list');
+    this.columnExclude = compileRegexList(config['column.exclude.list'], 'column.exclude.list');
     if (this.dbInclude && this.dbExclude) {
       throw new ConfigError('database.include.list and database.exclude.list cannot both be set');
     }

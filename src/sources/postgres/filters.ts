@@ -1,3 +1,4 @@
+import { compileRegexList } from '../../config/regex-list.js';
 /**
  * Debezium's table and column selection: comma-separated regular expressions, each matched against the whole
  * identifier (anchored, case-insensitive): `schema` for schema lists, `schema.table` for table lists,
@@ -14,16 +15,6 @@ export interface FilterLists {
   readonly columnExclude?: readonly string[] | undefined;
 }
 
-function compile(list: readonly string[] | undefined, property: string): RegExp[] | null {
-  if (!list || list.length === 0) return null;
-  return list.map((p) => {
-    try {
-      return new RegExp(`^(?:${p})$`, 'i');
-    } catch (err) {
-      throw new ConfigError(`${property}: ${JSON.stringify(p)} is not a valid regular expression`, { cause: err });
-    }
-  });
-}
 
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
 
@@ -36,12 +27,12 @@ export class TableFilter {
   private readonly columnEx: RegExp[] | null;
 
   constructor(lists: FilterLists) {
-    this.schemaIn = compile(lists.schemaInclude, 'schema.include.list');
-    this.schemaEx = compile(lists.schemaExclude, 'schema.exclude.list');
-    this.tableIn = compile(lists.tableInclude, 'table.include.list');
-    this.tableEx = compile(lists.tableExclude, 'table.exclude.list');
-    this.columnIn = compile(lists.columnInclude, 'column.include.list');
-    this.columnEx = compile(lists.columnExclude, 'column.exclude.list');
+    this.schemaIn = compileRegexList(lists.schemaInclude, 'schema.include.list');
+    this.schemaEx = compileRegexList(lists.schemaExclude, 'schema.exclude.list');
+    this.tableIn = compileRegexList(lists.tableInclude, 'table.include.list');
+    this.tableEx = compileRegexList(lists.tableExclude, 'table.exclude.list');
+    this.columnIn = compileRegexList(lists.columnInclude, 'column.include.list');
+    this.columnEx = compileRegexList(lists.columnExclude, 'column.exclude.list');
   }
 
   /** Whether `schema.table` is captured. */

@@ -1,3 +1,4 @@
+import { compileRegexList } from '../../config/regex-list.js';
 /**
  * The Postgres source's settings, read from a parsed ConnectorConfig (Debezium property names). A few properties
  * the shared config schema does not list yet are read from the loose config object here:
@@ -53,13 +54,7 @@ function extra(config: ConnectorConfig, key: string): unknown {
 function regexList(value: unknown, key: string): RegExp[] | null {
   if (value === undefined || value === null || value === '') return null;
   const items = (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((s) => s.trim()).filter(Boolean);
-  return items.map((p) => {
-    try {
-      return new RegExp(`^(?:${p})$`, 'i');
-    } catch (err) {
-      throw new ConfigError(`${key}: ${JSON.stringify(p)} is not a valid regular expression`, { cause: err });
-    }
-  });
+  return compileRegexList(items, key);
 }
 
 export function readSettings(config: ConnectorConfig): PgSettings {
