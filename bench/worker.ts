@@ -132,9 +132,8 @@ class QueueProbe {
 
   watch(source: object): void {
     this.timer = setInterval(() => {
-      const stream = (source as { replStream?: { queue?: unknown } | null }).replStream;
-      const q = stream?.queue;
-      const n = Array.isArray(q) ? q.length : undefined;
+      const stream = (source as { replStream?: { queuedFrameCount?: unknown } | null }).replStream;
+      const n = stream?.queuedFrameCount;
       if (typeof n === 'number') this.max = Math.max(this.max ?? 0, n);
     }, 50);
     this.timer.unref();
