@@ -149,7 +149,10 @@ export class KafkaSink implements Sink {
       await promisify0((cb) => producer.beginTransaction(cb));
       inTransaction = true;
       for (const r of records) {
-        await this.produce(producer, r.topic, r.value, r.key, r.timestampMs, r.headers, r.partition);
+        // Synchronous while librdkafka's local queue has room; waits only when it is full.
+        if (!this.tryProduce(producer, r.topic, r.value, r.key, r.timestampMs, r.headers, r.partition)) {
+          await this.produce(producer, r.topic, r.value, r.key, r.timestampMs, r.headers, r.partition);
+        }
       }
       await this.produce(producer, this.offsetsTopic, offsetRecordValue(offset), this.offsetKey);
       // commitTransaction flushes every produced message and fails if any of them failed.
@@ -165,6 +168,26 @@ export class KafkaSink implements Sink {
     }
   }
 
+  /** Hands one record to librdkafka; false when its local queue is full (nothing was queued). */
+  private tryProduce(
+    producer: RdKafkaTypes.Producer,
+    topic: string,
+    value: Buffer | null,
+    key: Buffer | null,
+    timestampMs?: number,
+    headers?: Readonly<Record<string, string>>,
+    partition?: number,
+  ): boolean {
+    const kafkaHeaders = headers ? Object.entries(headers).map(([k, v]) => ({ [k]: Buffer.from(v) })) : undefined;
+    try {
+      producer.produce(topic, partition ?? null, value, key, timestampMs ?? Date.now(), null, kafkaHeaders);
+      return true;
+    } catch (err) {
+      if ((err as LibrdKafkaError).code !== ERR.QUEUE_FULL) throw err;
+      return false;
+    }
+  }
+
   private async produce(
     producer: RdKafkaTypes.Producer,
     topic: string,
@@ -174,16 +197,9 @@ export class KafkaSink implements Sink {
     headers?: Readonly<Record<string, string>>,
     partition?: number,
   ): Promise<void> {
-    const kafkaHeaders = headers ? Object.entries(headers).map(([k, v]) => ({ [k]: Buffer.from(v) })) : undefined;
-    for (;;) {
-      try {
-        producer.produce(topic, partition ?? null, value, key, timestampMs ?? Date.now(), null, kafkaHeaders);
-        return;
-      } catch (err) {
-        // The local queue is full: let librdkafka send, then try again. Nothing is lost or reordered.
-        if ((err as LibrdKafkaError).code !== ERR.QUEUE_FULL) throw err;
-        await new Promise((r) => setTimeout(r, 5));
-      }
+    // The local queue is full: let librdkafka send, then try again. Nothing is lost or reordered.
+    while (!this.tryProduce(producer, topic, value, key, timestampMs, headers, partition)) {
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 
