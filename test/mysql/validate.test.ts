@@ -58,7 +58,7 @@ describe('server settings', () => {
 
   it('reports configuration and connection problems', async () => {
     const bad = await source(connectorConfig(db, { 'table.include.list': 'shop.(' })).validate();
-    assert.match(messages(bad)[0]!, /table\.include\.list: 'shop\.\(' is not a valid regular expression/);
+    assert.match(messages(bad)[0]!, /table\.include\.list: "shop\.\(" is not a valid regular expression/);
     const unreachable = await source(connectorConfig(db, { 'database.port': 1 })).validate();
     assert.match(messages(unreachable)[0]!, /cannot connect to 127\.0\.0\.1:1/);
     const none = await source(connectorConfig(db, { 'database.include.list': 'nothing_here' })).validate();
