@@ -31,6 +31,7 @@ import {
   pointValue,
   variableScaleDecimalValue,
 } from '../../src/events/values.js';
+import { readerLong } from '../support/avro-reader-long.js';
 import { startSchemaRegistry, type SchemaRegistryInstance } from '../support/schema-registry.js';
 
 /**
@@ -46,19 +47,6 @@ after(async () => {
   await registry?.stop();
 });
 
-// The reader's own BigInt long, written here independently of src/converters/avro-long.ts.
-const readerLong = avro.types.LongType.__with({
-  fromBuffer: (b: Buffer) => b.readBigInt64LE(0),
-  toBuffer: (n: bigint) => {
-    const b = Buffer.alloc(8);
-    b.writeBigInt64LE(n, 0);
-    return b;
-  },
-  fromJSON: (v: unknown) => BigInt(v as number),
-  toJSON: (n: bigint) => Number(n),
-  isValid: (n: unknown) => typeof n === 'bigint',
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
 
 async function readConfluent(bytes: Buffer): Promise<{ id: number; schema: unknown; value: unknown }> {
   assert.equal(bytes.readUInt8(0), 0, 'magic byte');

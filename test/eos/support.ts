@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import avro from 'avsc';
 import type * as RdKafkaTypes from '@confluentinc/kafka-javascript/types/rdkafka.js';
 import { parseExactJson, type Exact } from '../converters/exact-json.js';
+import { readerLong } from '../support/avro-reader-long.js';
 import type { ReadRecord } from '../support/kafka-read.js';
 
 export const BIN = new URL('../../bin/sluice.js', import.meta.url).pathname;
@@ -266,19 +267,6 @@ export const jsonDecoder: Decoder = async (records) =>
     headers: r.headers,
   }));
 
-// The reader's own long: int64 as bigint, so ids beyond 2^53 would stay exact.
-const bigLong = avro.types.LongType.__with({
-  fromBuffer: (b: Buffer) => b.readBigInt64LE(0),
-  toBuffer: (n: bigint) => {
-    const b = Buffer.alloc(8);
-    b.writeBigInt64LE(n, 0);
-    return b;
-  },
-  fromJSON: (v: unknown) => BigInt(v as number),
-  toJSON: (n: bigint) => Number(n),
-  isValid: (n: unknown) => typeof n === 'bigint',
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
 
 /** Confluent's Avro wire format (magic 0, schema id, Avro binary); schemas fetched from the registry by id. */
 export function avroDecoder(registryUrl: string): Decoder {
@@ -292,7 +280,7 @@ export function avroDecoder(registryUrl: string): Decoder {
     const type = avro.Type.forSchema(JSON.parse(schema) as avro.Schema, {
       typeHook: (s: unknown) =>
         s === 'long' || (typeof s === 'object' && s !== null && (s as { type?: unknown }).type === 'long' && !('logicalType' in s))
-          ? bigLong
+          ? readerLong
           : undefined,
     });
     types.set(id, type);
