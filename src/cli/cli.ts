@@ -380,29 +380,8 @@ async function offsetsCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function demoCommand(args: string[], io: CliIo): Promise<number> {
-  const wantsHelp = args.includes('--help') || args.includes('-h');
-  const specifier = './demo.js';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && (e.message ?? '').includes('demo')) {
-      if (wantsHelp) {
-        io.out(HELP.demo);
-        return ExitCode.OK;
-      }
-      io.err('sluice demo: the demo is not available in this build\n');
-      return ExitCode.FAILURE;
-    }
-    throw err;
-  }
-  const entry = [mod.runDemo, mod.main, mod.default].find((f): f is (argv: string[]) => unknown => typeof f === 'function');
-  if (!entry) {
-    io.err('sluice demo: src/cli/demo.ts exports no runDemo(argv)\n');
-    return ExitCode.FAILURE;
-  }
-  const result = await entry(args);
-  return typeof result === 'number' ? result : ExitCode.OK;
+async function demoCommand(args: string[], _io: CliIo): Promise<number> {
+  // Imported on demand: the demo brings the embedded Postgres launcher with it.
+  const { runDemo } = await import('./demo.js');
+  return runDemo(args);
 }
